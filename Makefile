@@ -1,0 +1,62 @@
+# Sluice: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sluice-installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help deps venv up down status demo test lint format constraints clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: ## Install the Debian packages the stack runs on (only what is missing)
+	@scripts/install-system-deps
+
+venv: $(STAMP) ## Create .venv with the pinned requirements and Sluice itself
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "venv: installing pinned requirements into $(VENV) (cached in ~/.cache/pip)"
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	@$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+up: deps venv ## Start the platform (the data stack, today) and wait until healthy
+	@$(BIN)/sluice up
+
+down: ## Stop the platform
+	@if [ -x $(BIN)/sluice ]; then $(BIN)/sluice down; else echo "nothing to stop (no $(VENV))"; fi
+
+status: venv ## Show what runs and whether it answers
+	@$(BIN)/sluice status
+
+demo: up ## Install what is missing, start the stack, show where to look
+	@scripts/demo
+
+test: deps venv ## Install what is missing, start the stack, run lint and the whole suite
+	@$(BIN)/ruff check .
+	@$(BIN)/sluice stack up
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check sluice tests
+
+format: venv ## Apply ruff's fixes and formatting
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format sluice tests
+
+constraints: ## Re-resolve requirements.txt and rewrite constraints.txt
+	@rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
+	@.venv-constraints/bin/pip install --quiet -r requirements.txt
+	@{ echo "# Every transitive pin of requirements.txt, as resolved together (regenerate: make constraints)."; \
+	   .venv-constraints/bin/pip freeze; } > constraints.txt
+	@rm -rf .venv-constraints
+
+clean: down ## Stop everything and remove .venv and .stack (all local data)
+	@if [ -x $(BIN)/sluice ]; then $(BIN)/sluice stack reset --yes; fi
+	@rm -rf $(VENV)

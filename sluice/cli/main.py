@@ -1,0 +1,34 @@
+"""Entry point of the ``sluice`` command: settings once, then one subcommand."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from sluice import __version__
+from sluice.cli.platform import down, status, up
+from sluice.cli.stack import stack
+from sluice.settings import SettingsError, load_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sluice")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Sluice: crawl the web with Airflow and Scrapy, stream through Kafka, serve with Flask."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = settings
+
+
+cli.add_command(stack)
+cli.add_command(up)
+cli.add_command(down)
+cli.add_command(status)

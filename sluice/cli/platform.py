@@ -1,0 +1,34 @@
+"""``sluice up / down / status``: the whole platform.
+
+Today the platform is the data stack; Airflow, the processors, spider workers, the API and
+the demo sites join the same supervisor as they are built.
+"""
+
+from __future__ import annotations
+
+import click
+
+from sluice.cli.stack import down_command, status_command, up_command
+from sluice.settings import Settings
+
+
+@click.command("up")
+@click.pass_obj
+def up(settings: Settings) -> None:
+    """Start the whole platform and wait until every part is healthy."""
+    up_command(settings, ())
+
+
+@click.command("down")
+@click.pass_obj
+def down(settings: Settings) -> None:
+    """Stop the whole platform."""
+    down_command(settings, ())
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def status(settings: Settings, as_json: bool) -> None:
+    """Show every part's state and health; exit 3 if any is down."""
+    status_command(settings, (), as_json)

@@ -1,0 +1,1 @@
+"""Kafka helpers shared by spiders, processors, plugins and the stack."""

@@ -1,0 +1,142 @@
+"""One settings object for every Sluice process, read from the environment once.
+
+Values come from the process environment first, then from a ``.env`` file in the project
+directory, then from the defaults below (the addresses of ``DESIGN.md``). Every name is
+documented in ``.env.example``. Build the object once at process start with
+:func:`load_settings` and pass it down; nothing else in Sluice reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+ENV_PREFIX = "SLUICE_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise SettingsError(
+            f"{ENV_PREFIX}{name.upper()}={value!r} is not a URL of the form "
+            f"{schemes[0]}://host:port/..."
+        )
+    try:
+        parts.port  # noqa: B018 - parsing the port validates it
+    except ValueError as exc:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={value!r}: {exc}") from exc
+    return value
+
+
+def _host_port(name: str, value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={value!r} is not host:port")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every address, secret and path a Sluice process needs."""
+
+    project_dir: Path
+    # PostgreSQL: the owner runs migrations, the writer is for processors, the reader for the API.
+    postgres_url: str = "postgresql://sluice:sluice@127.0.0.1:5432/sluice"
+    postgres_writer_url: str = "postgresql://sluice_writer:sluice_writer@127.0.0.1:5432/sluice"
+    postgres_reader_url: str = "postgresql://sluice_reader:sluice_reader@127.0.0.1:5432/sluice"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_url: str = "mongodb://127.0.0.1:27017/sluice"
+    airflow_url: str = "http://127.0.0.1:8080"
+    api_url: str = "http://127.0.0.1:5000"
+    demo_site_url: str = "http://127.0.0.1:8000"
+    prometheus_url: str = "http://127.0.0.1:9090"
+    # The native stack: where it keeps data and logs, and what it runs.
+    stack_dir: Path = Path(".stack")  # relative paths are taken from the project directory
+    cache_dir: Path = Path("~/.cache/sluice")
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    pg_bindir: Path = Path("/usr/lib/postgresql/15/bin")
+    redis_server: str = "redis-server"
+    java: str = "java"
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        # Derived defaults depend on the project directory, so they are filled in here.
+        if not self.stack_dir.is_absolute():
+            object.__setattr__(self, "stack_dir", self.project_dir / self.stack_dir)
+        object.__setattr__(self, "cache_dir", self.cache_dir.expanduser())
+        for name in ("postgres_url", "postgres_writer_url", "postgres_reader_url"):
+            _url(name, getattr(self, name), ("postgresql", "postgres"))
+        _url("redis_url", self.redis_url, ("redis",))
+        _url("mongo_url", self.mongo_url, ("mongodb",))
+        for name in ("airflow_url", "api_url", "demo_site_url", "prometheus_url"):
+            _url(name, getattr(self, name), ("http", "https"))
+        for address in self.kafka_bootstrap.split(","):
+            _host_port("kafka_bootstrap", address.strip())
+        if not 0 < self.kafka_controller_port < 65536:
+            raise SettingsError(
+                f"{ENV_PREFIX}KAFKA_CONTROLLER_PORT={self.kafka_controller_port} is not a port"
+            )
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={self.log_level!r} is not a log level")
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """Return the nearest directory at or above ``start`` holding Sluice's pyproject.toml."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        marker = candidate / "pyproject.toml"
+        if marker.is_file() and 'name = "sluice"' in marker.read_text(encoding="utf-8"):
+            return candidate
+    return here
+
+
+def _coerce(field_type: object, name: str, raw: str) -> object:
+    if field_type in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{ENV_PREFIX}{name.upper()}={raw!r} is not a whole number"
+            ) from exc
+    if field_type in (Path, "Path"):
+        return Path(raw).expanduser()
+    return raw
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, project_dir: Path | None = None
+) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default: the process environment) and ``.env``.
+
+    The project directory is ``SLUICE_PROJECT_DIR`` or the nearest Sluice checkout above the
+    working directory; its ``.env`` fills in what the environment does not set.
+    """
+    env = dict(os.environ if environ is None else environ)
+    root = Path(env.get(f"{ENV_PREFIX}PROJECT_DIR") or project_dir or find_project_dir())
+    dotenv_file = root / ".env"
+    merged: dict[str, str] = {}
+    if dotenv_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(dotenv_file).items() if v is not None})
+    merged.update(env)
+
+    values: dict[str, object] = {"project_dir": root}
+    for field in fields(Settings):
+        if field.name == "project_dir":
+            continue
+        raw = merged.get(f"{ENV_PREFIX}{field.name.upper()}")
+        if raw is not None and raw != "":
+            values[field.name] = _coerce(field.type, field.name, raw)
+    if "cache_dir" not in values and merged.get("XDG_CACHE_HOME"):
+        values["cache_dir"] = Path(merged["XDG_CACHE_HOME"]) / "sluice"
+    return Settings(**values)  # type: ignore[arg-type]

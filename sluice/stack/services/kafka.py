@@ -1,0 +1,213 @@
+"""Apache Kafka 4 in KRaft mode (one broker that is its own controller), from Maven Central jars.
+
+Maven resolves ``kafka_2.13`` and its runtime closure into the cache once; the broker then
+runs on the machine's JDK with a small heap. Storage is formatted once, and :meth:`bootstrap`
+creates the topics of the design.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+import uuid
+from importlib import resources
+from pathlib import Path
+
+from confluent_kafka import KafkaException
+
+from sluice.kafka.admin import admin_client, broker_count, ensure_topics
+from sluice.kafka.topics import TOPICS
+from sluice.stack.errors import StackError
+from sluice.stack.progress import Progress
+from sluice.stack.services.base import DEPS_FIX, NotReady, Program, Service, require_executable
+
+KAFKA_VERSION = "4.3.1"
+MIN_JAVA = 17
+NODE_ID = 1
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class Kafka(Service):
+    """One combined broker/controller with data in ``.stack/kafka``."""
+
+    name = "kafka"
+    start_timeout = 90.0
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        first = settings.kafka_bootstrap.split(",")[0].strip()
+        host, _, port = first.rpartition(":")
+        self.host, self.port = host, int(port)
+        self.controller_port = settings.kafka_controller_port
+        self._java = settings.java
+
+    def listen_addresses(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port), (self.host, self.controller_port)]
+
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def libs(self) -> Path:
+        return self.cache_dir / KAFKA_VERSION / "libs"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    @property
+    def log4j_file(self) -> Path:
+        return self.data_dir / "log4j2.properties"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "data"
+
+    # -- install ---------------------------------------------------------------------------
+    def install(self, progress: Progress) -> None:
+        self._java = require_executable(
+            self.name, self.settings.java, "openjdk-17-jre-headless", "SLUICE_JAVA"
+        )
+        out = subprocess.run([self._java, "-version"], capture_output=True, text=True, check=False)
+        match = re.search(r'version "(\d+)', out.stderr + out.stdout)
+        if not match or int(match.group(1)) < MIN_JAVA:
+            raise StackError(
+                self.name,
+                f"{self._java} is not Java {MIN_JAVA} or newer",
+                f"{DEPS_FIX}, or set SLUICE_JAVA to a JDK {MIN_JAVA}+ java",
+            )
+        if (self.libs / ".complete").exists():
+            return
+        mvn = require_executable(self.name, "mvn", "maven", "PATH")
+        work = self.cache_dir / KAFKA_VERSION
+        work.mkdir(parents=True, exist_ok=True)
+        template = (resources.files("sluice.stack") / "assets" / "kafka-pom.xml").read_text()
+        pom = work / "pom.xml"
+        pom.write_text(template.replace("@KAFKA_VERSION@", KAFKA_VERSION), encoding="utf-8")
+        staging = work / "libs.partial"
+        progress.run(
+            self.name,
+            f"resolving Kafka {KAFKA_VERSION} jars with Maven (first run only, ~1 min)",
+            [
+                mvn,
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
+            ],
+            log_file=work / "maven.log",
+            fix="check that Maven reaches its repository (`mvn -v`, ~/.m2/settings.xml), "
+            "then run `sluice stack up` again",
+        )
+        if self.libs.exists():
+            subprocess.run(["rm", "-rf", str(self.libs)], check=True)
+        staging.rename(self.libs)
+        (self.libs / ".complete").write_text(KAFKA_VERSION, encoding="utf-8")
+
+    # -- prepare ---------------------------------------------------------------------------
+    def render_config(self) -> str:
+        """server.properties for one combined broker and controller on loopback."""
+        host = self.host
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": str(NODE_ID),
+            "controller.quorum.voters": f"{NODE_ID}@{host}:{self.controller_port}",
+            "listeners": f"PLAINTEXT://{host}:{self.port},CONTROLLER://{host}:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{host}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.log_dir.resolve()),
+            "num.partitions": "3",
+            # One broker: internal topics cannot be replicated.
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            # Consumers of a fresh group start at once instead of waiting for more members.
+            "group.initial.rebalance.delay.ms": "0",
+            # Topics are created by the stack with their partition counts, never by accident.
+            "auto.create.topics.enable": "false",
+            "log.retention.hours": "168",
+            "message.max.bytes": str(8 * 1024 * 1024),
+        }
+        return "".join(f"{key}={value}\n" for key, value in props.items())
+
+    def prepare(self, progress: Progress) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(self.render_config(), encoding="utf-8")
+        log4j = (resources.files("sluice.stack") / "assets" / "kafka-log4j2.properties").read_text()
+        self.log4j_file.write_text(log4j, encoding="utf-8")
+        if (self.log_dir / "meta.properties").exists():
+            return
+        progress.say(self.name, f"formatting KRaft storage in {self.log_dir}")
+        result = subprocess.run(
+            [
+                *self._java_argv(heap="128m"),
+                "kafka.tools.StorageTool",
+                "format",
+                "--cluster-id",
+                new_cluster_id(),
+                "--config",
+                str(self.config_file.resolve()),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(
+                self.name,
+                f"formatting storage failed: {(result.stderr or result.stdout).strip()[-600:]}",
+                f"remove {self.log_dir} and run `sluice stack up` again",
+            )
+
+    def _java_argv(self, heap: str) -> list[str]:
+        return [
+            self._java,
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.log4j_file.resolve()}",
+            "-cp",
+            f"{self.libs}/*",
+        ]
+
+    def program(self) -> Program:
+        return Program(
+            name=self.name,
+            command=[
+                *self._java_argv(self.settings.kafka_heap),
+                "kafka.Kafka",
+                str(self.config_file.resolve()),
+            ],
+            directory=self.data_dir.resolve(),
+            # A controlled shutdown flushes logs; give it time before SIGKILL.
+            stopwaitsecs=60,
+            startsecs=3,
+        )
+
+    # -- readiness ---------------------------------------------------------------------------
+    def check_ready(self) -> str:
+        try:
+            # log_level 0: while the broker boots every probe would log "connection refused".
+            probe = admin_client(self.settings.kafka_bootstrap, log_level="0")
+            brokers = broker_count(probe, timeout=2)
+        except KafkaException as exc:
+            raise NotReady(str(exc)) from exc
+        if brokers < 1:
+            raise NotReady("no broker in the cluster metadata yet")
+        return f"Kafka {KAFKA_VERSION} (KRaft, {brokers} broker)"
+
+    def bootstrap(self, progress: Progress) -> None:
+        for change in ensure_topics(admin_client(self.settings.kafka_bootstrap), TOPICS):
+            progress.say(self.name, f"topic {change}")
