@@ -75,6 +75,19 @@ class Postgres(Service):
 
     # -- lifecycle -------------------------------------------------------------------------
     def install(self, progress: Progress) -> None:
+        databases = {self.owner.database, self.writer.database, self.reader.database}
+        if (
+            len(databases) != 1
+            or not self.owner.name
+            or not self.writer.name
+            or not self.reader.name
+        ):
+            raise StackError(
+                self.name,
+                "SLUICE_POSTGRES_URL, SLUICE_POSTGRES_WRITER_URL and SLUICE_POSTGRES_READER_URL "
+                "must name a user each and the same database",
+                "fix the three URLs in .env (see .env.example)",
+            )
         for binary in ("postgres", "initdb"):
             if not os.access(self._binary(binary), os.X_OK):
                 raise StackError(
@@ -91,14 +104,6 @@ class Postgres(Service):
                     f"the `{self.run_as}` system user does not exist, and PostgreSQL refuses root",
                     f"{DEPS_FIX} (the postgresql-15 package creates the user)",
                 ) from exc
-        roles = {self.owner.database, self.writer.database, self.reader.database}
-        if len(roles) != 1 or not self.owner.name or not self.writer.name or not self.reader.name:
-            raise StackError(
-                self.name,
-                "SLUICE_POSTGRES_URL, SLUICE_POSTGRES_WRITER_URL and SLUICE_POSTGRES_READER_URL "
-                "must name a user each and the same database",
-                "fix the three URLs in .env (see .env.example)",
-            )
 
     def prepare(self, progress: Progress) -> None:
         self._place_data_dir()
