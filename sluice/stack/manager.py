@@ -117,6 +117,9 @@ class Stack:
                     raise self._start_failure(service, f"exited during start ({state})")
                 try:
                     summary = service.check_ready()
+                    if state != "RUNNING":
+                        # supervisord has not yet seen it live for its startsecs.
+                        raise NotReady(f"supervisor state {state}")
                 except NotReady as exc:
                     reasons[name] = str(exc)
                     if time.monotonic() - begun > service.start_timeout:

@@ -33,15 +33,18 @@ class Progress:
         argv: Sequence[str],
         log_file: Path,
         fix: str,
+        expect: str = "",
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         """Run a long command, logging its output to ``log_file`` and printing a heartbeat.
 
+        ``expect`` (e.g. "first run only, ~2 min") is shown once, on the first line.
         A non-zero exit raises :class:`StackError` quoting the last lines of the log.
         """
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        self.say(service, f"{step} (output in {log_file})")
+        note = f"{expect}; " if expect else ""
+        self.say(service, f"{step} ({note}output in {log_file})")
         begun = time.monotonic()
         with log_file.open("w", encoding="utf-8") as log:
             try:

@@ -92,7 +92,7 @@ class Kafka(Service):
         staging = work / "libs.partial"
         progress.run(
             self.name,
-            f"resolving Kafka {KAFKA_VERSION} jars with Maven (first run only, ~1 min)",
+            f"resolving Kafka {KAFKA_VERSION} jars with Maven",
             [
                 mvn,
                 "-B",
@@ -102,6 +102,7 @@ class Kafka(Service):
                 f"-DoutputDirectory={staging}",
                 "-DincludeScope=runtime",
             ],
+            expect="first run only, ~1 min",
             log_file=work / "maven.log",
             fix="check that Maven reaches its repository (`mvn -v`, ~/.m2/settings.xml), "
             "then run `sluice stack up` again",

@@ -11,6 +11,7 @@ from sluice.stack.errors import StackError
 from sluice.stack.progress import Progress
 from sluice.stack.services import all_services
 from sluice.stack.services.base import require_executable
+from sluice.stack.services.ferretdb import go_version
 from sluice.stack.services.kafka import Kafka, new_cluster_id
 from sluice.stack.services.postgres import Postgres
 from sluice.stack.services.redis import Redis
@@ -107,3 +108,14 @@ def test_require_executable_names_package_and_setting():
 
 def test_services_are_listed_in_start_order(settings):
     assert [s.name for s in all_services(settings)] == ["postgres", "redis", "kafka", "ferretdb"]
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [("go1.19.8", (1, 19)), ("go1.26.8", (1, 26)), ("go1.22rc1", (1, 22)), ("", (0, 0))],
+)
+def test_go_version_is_read_from_go_env(tmp_path, printed, expected):
+    fake_go = tmp_path / "go"
+    fake_go.write_text(f"#!/bin/sh\necho '{printed}'\n")
+    fake_go.chmod(0o755)
+    assert go_version(str(fake_go)) == expected
