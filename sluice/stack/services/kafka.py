@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 import subprocess
 import uuid
 from importlib import resources
@@ -44,7 +45,6 @@ class Kafka(Service):
         host, _, port = first.rpartition(":")
         self.host, self.port = host, int(port)
         self.controller_port = settings.kafka_controller_port
-        self._java = settings.java
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [(self.host, self.port), (self.host, self.controller_port)]
@@ -70,15 +70,15 @@ class Kafka(Service):
 
     # -- install ---------------------------------------------------------------------------
     def install(self, progress: Progress) -> None:
-        self._java = require_executable(
+        java = require_executable(
             self.name, self.settings.java, "openjdk-17-jre-headless", "SLUICE_JAVA"
         )
-        out = subprocess.run([self._java, "-version"], capture_output=True, text=True, check=False)
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
         match = re.search(r'version "(\d+)', out.stderr + out.stdout)
         if not match or int(match.group(1)) < MIN_JAVA:
             raise StackError(
                 self.name,
-                f"{self._java} is not Java {MIN_JAVA} or newer",
+                f"{java} is not Java {MIN_JAVA} or newer",
                 f"{DEPS_FIX}, or set SLUICE_JAVA to a JDK {MIN_JAVA}+ java",
             )
         if (self.libs / ".complete").exists():
@@ -173,7 +173,8 @@ class Kafka(Service):
 
     def _java_argv(self, heap: str) -> list[str]:
         return [
-            self._java,
+            # Resolved on every call so the rendered program never depends on install() order.
+            shutil.which(self.settings.java) or self.settings.java,
             f"-Xmx{heap}",
             f"-Xms{heap}",
             "-XX:+UseG1GC",

@@ -6,6 +6,7 @@ The AOF is what lets crawl queues and leases survive a restart of the server.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from urllib.parse import unquote, urlsplit
 
@@ -30,7 +31,6 @@ class Redis(Service):
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 6379
         self.password = unquote(parts.password) if parts.password else None
-        self._binary = settings.redis_server
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [(self.host, self.port)]
@@ -43,17 +43,15 @@ class Redis(Service):
         return self.data_dir / "redis.conf"
 
     def install(self, progress: Progress) -> None:
-        self._binary = require_executable(
+        binary = require_executable(
             self.name, self.settings.redis_server, "redis-server", "SLUICE_REDIS_SERVER"
         )
-        out = subprocess.run(
-            [self._binary, "--version"], capture_output=True, text=True, check=False
-        )
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
         match = re.search(r"v=(\d+)\.", out.stdout)
         if not match or int(match.group(1)) < MIN_MAJOR:
             raise StackError(
                 self.name,
-                f"{self._binary} is not Redis {MIN_MAJOR} or newer ({out.stdout.strip()!r})",
+                f"{binary} is not Redis {MIN_MAJOR} or newer ({out.stdout.strip()!r})",
                 f"{DEPS_FIX}, or set SLUICE_REDIS_SERVER to a Redis 7 binary",
             )
 
@@ -82,7 +80,12 @@ class Redis(Service):
     def program(self) -> Program:
         return Program(
             name=self.name,
-            command=[self._binary, str(self.config_file.resolve())],
+            # Resolved here, not in install(): the program must render the same for every
+            # `up`, or supervisord would see a changed config and restart the server.
+            command=[
+                shutil.which(self.settings.redis_server) or self.settings.redis_server,
+                str(self.config_file.resolve()),
+            ],
             directory=self.data_dir.resolve(),
             stopwaitsecs=30,
         )

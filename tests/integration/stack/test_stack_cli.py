@@ -37,6 +37,7 @@ def test_up_twice_is_harmless(stack, sluice_cli):
 
 def test_status_reports_a_stopped_service_and_up_brings_it_back(stack, sluice_cli):
     assert sluice_cli("stack", "status").returncode == 0
+    before = status_rows(sluice_cli)
     stopped = sluice_cli("stack", "down", "ferretdb")
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped: ferretdb" in stopped.stdout
@@ -51,7 +52,11 @@ def test_status_reports_a_stopped_service_and_up_brings_it_back(stack, sluice_cl
     finally:
         restarted = sluice_cli("stack", "up", "ferretdb")
     assert restarted.returncode == 0, restarted.stderr
-    assert status_rows(sluice_cli)["ferretdb"]["healthy"]
+    after = status_rows(sluice_cli)
+    assert all(row["healthy"] for row in after.values()), after
+    # Starting one service leaves the others alone.
+    for name in ("postgres", "redis", "kafka"):
+        assert after[name]["pid"] == before[name]["pid"], f"{name} was restarted"
 
 
 def test_logs_show_the_latest_lines_of_a_service_log(stack, settings, sluice_cli):
