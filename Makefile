@@ -18,11 +18,7 @@ deps: ## Install the Debian packages the stack runs on (only what is missing)
 venv: $(STAMP) ## Create .venv with the pinned requirements and Sluice itself
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "venv: installing pinned requirements into $(VENV) (cached in ~/.cache/pip)"
-	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
-	@$(BIN)/pip install --quiet --no-deps -e .
+	@PYTHON=$(PYTHON) scripts/install-venv $(VENV)
 	@touch $@
 
 up: deps venv ## Start the platform (the data stack, today) and wait until healthy
