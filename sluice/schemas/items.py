@@ -1,0 +1,96 @@
+"""The product and quote items of the data contract, as marshmallow schemas.
+
+Loading an item validates it and returns the canonical form (decimal strings stay strings on
+the wire; loading gives Decimal and datetime values). A ValidationError's messages name each
+field that is wrong; :func:`rejection_reason` turns them into the short slash-separated reason
+that drop counters and the dead-letter queue use (``no_price``, ``invalid/currency``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from sluice.schemas.currencies import ISO_4217
+from sluice.schemas.normalize import AVAILABILITY
+
+URL = fields.Url(require_tld=False, schemes={"http", "https"})
+
+
+class ProductItemSchema(Schema):
+    """A product as one shop publishes it at one moment."""
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    brand = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    price = fields.Decimal(required=True, places=None, as_string=True, allow_nan=False)
+    currency = fields.String(required=True)
+    availability = fields.String(load_default="unknown", validate=validate.OneOf(AVAILABILITY))
+    rating = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=5))
+    review_count = fields.Integer(
+        load_default=None, allow_none=True, strict=False, validate=validate.Range(min=0)
+    )
+    image_url = fields.Url(
+        load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"}
+    )
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+
+    @validates("price")
+    def _price_positive(self, value: Decimal, **_: object) -> None:
+        if value <= 0:
+            raise ValidationError("must be greater than 0")
+
+    @validates("currency")
+    def _currency_iso(self, value: str, **_: object) -> None:
+        if value not in ISO_4217:
+            raise ValidationError(f"{value!r} is not an ISO 4217 currency code")
+
+
+class QuoteItemSchema(Schema):
+    """One symbol's quote at one moment of one trading day."""
+
+    symbol = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Z0-9.\-]{1,15}$", error="not a ticker")
+    )
+    name = fields.String(load_default=None, allow_none=True)
+    exchange = fields.String(load_default=None, allow_none=True)
+    price = fields.Decimal(required=True, places=None, as_string=True, allow_nan=False)
+    currency = fields.String(required=True)
+    change = fields.Decimal(load_default=None, allow_none=True, as_string=True, allow_nan=False)
+    change_pct = fields.Decimal(load_default=None, allow_none=True, as_string=True, allow_nan=False)
+    volume = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    as_of = fields.AwareDateTime(required=True, format="iso")
+    trade_date = fields.Date(required=True)
+
+    @validates("price")
+    def _price_positive(self, value: Decimal, **_: object) -> None:
+        if value <= 0:
+            raise ValidationError("must be greater than 0")
+
+    @validates("currency")
+    def _currency_iso(self, value: str, **_: object) -> None:
+        if value not in ISO_4217:
+            raise ValidationError(f"{value!r} is not an ISO 4217 currency code")
+
+
+def rejection_reason(error: ValidationError) -> str:
+    """A short, stable reason for counting: ``no_<field>`` or ``invalid/<field>``.
+
+    The first field in sorted order decides, so the same bad item always gets the same reason.
+    """
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    field = sorted(messages)[0]
+    text = " ".join(str(m) for m in _flatten(messages[field]))
+    if "Missing data" in text or "may not be null" in text:
+        return f"no_{field}"
+    return f"invalid/{field}"
+
+
+def _flatten(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [m for v in value.values() for m in _flatten(v)]
+    if isinstance(value, list):
+        return [m for v in value for m in _flatten(v)]
+    return [value]
