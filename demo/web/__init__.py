@@ -1,0 +1,1 @@
+"""The Flask side of the demo sites: blueprints, templates and the app's mutable state."""

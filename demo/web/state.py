@@ -1,0 +1,67 @@
+"""Per-app state: the current day, the flaky page's memory, and accessors for the data."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+if TYPE_CHECKING:
+    from demo.catalog import Catalog
+    from demo.market import Market
+
+EXTENSION = "sluice_demo"
+
+
+class DemoState:
+    """The current day the sites show and whether the flaky page has already failed once.
+
+    The threaded server handles requests concurrently, so changes go through a lock; the
+    flaky page must fail exactly once even when two crawler threads hit it together.
+    """
+
+    def __init__(self, day: date) -> None:
+        self._lock = threading.Lock()
+        self._day = day
+        self._flaky_failed = False
+
+    @property
+    def day(self) -> date:
+        """The day whose prices and quotes the sites show by default."""
+        with self._lock:
+            return self._day
+
+    def set_day(self, day: date) -> None:
+        """Switch the sites to another day."""
+        with self._lock:
+            self._day = day
+
+    def flaky_should_fail(self) -> bool:
+        """True the first time it is asked in this app's lifetime (or since a reset)."""
+        with self._lock:
+            if self._flaky_failed:
+                return False
+            self._flaky_failed = True
+            return True
+
+    def reset(self) -> None:
+        """Make the flaky page fail again on its next request."""
+        with self._lock:
+            self._flaky_failed = False
+
+
+def state() -> DemoState:
+    """The state of the app handling the current request."""
+    return current_app.extensions[EXTENSION]["state"]
+
+
+def catalog() -> Catalog:
+    """The shop catalog of the app handling the current request."""
+    return current_app.extensions[EXTENSION]["catalog"]
+
+
+def market() -> Market:
+    """The market of the app handling the current request."""
+    return current_app.extensions[EXTENSION]["market"]
