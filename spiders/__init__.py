@@ -1,0 +1,1 @@
+"""The Sluice Scrapy project."""
