@@ -68,6 +68,9 @@ class Settings:
     pg_bindir: Path = Path("/usr/lib/postgresql/15/bin")
     redis_server: str = "redis-server"
     java: str = "java"
+    # Crawling: the browser scrapy-playwright drives, and proxies to rotate (comma-separated).
+    chromium: str = "/usr/bin/chromium"
+    proxies: str = ""
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:

@@ -7,6 +7,8 @@ import logging
 import click
 
 from sluice import __version__
+from sluice.cli.crawl import crawl
+from sluice.cli.demo_site import demo_site
 from sluice.cli.platform import down, status, up
 from sluice.cli.stack import stack
 from sluice.settings import SettingsError, load_settings
@@ -29,6 +31,8 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(stack)
+cli.add_command(crawl)
+cli.add_command(demo_site)
 cli.add_command(up)
 cli.add_command(down)
 cli.add_command(status)

@@ -75,13 +75,17 @@ class QuoteItemSchema(Schema):
             raise ValidationError(f"{value!r} is not an ISO 4217 currency code")
 
 
-def rejection_reason(error: ValidationError) -> str:
+def rejection_reason(error: ValidationError, schema: Schema | None = None) -> str:
     """A short, stable reason for counting: ``no_<field>`` or ``invalid/<field>``.
 
-    The first field in sorted order decides, so the same bad item always gets the same reason.
+    The first failing field in the schema's declaration order decides (identity, then name,
+    then price...), so the same bad item always gets the same, most telling reason.
     """
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    field = sorted(messages)[0]
+    order = list(schema.declared_fields) if schema is not None else []
+    field = min(
+        messages, key=lambda name: (order.index(name) if name in order else len(order), name)
+    )
     text = " ".join(str(m) for m in _flatten(messages[field]))
     if "Missing data" in text or "may not be null" in text:
         return f"no_{field}"

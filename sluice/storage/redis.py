@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 
-def client(url: str, *, timeout: float = 5.0) -> redis.Redis:
-    """A Redis client for ``url`` (``redis://[:password@]host:port/db``) that returns str."""
+def client(url: str, *, timeout: float = 5.0, decode: bool = True, retries: int = 0) -> redis.Redis:
+    """A Redis client for ``url`` (``redis://[:password@]host:port/db``).
+
+    ``retries`` > 0 makes every command ride out a brief outage: connection errors and
+    timeouts are retried with exponential backoff (0.1 s doubling up to 2 s between tries),
+    so 20 retries wait about 30 s before the error reaches the caller.
+    """
+    retry = Retry(ExponentialBackoff(cap=2.0, base=0.1), retries) if retries else None
     return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        decode_responses=decode,
+        retry=retry,
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError] if retries else None,
+        health_check_interval=30,
     )

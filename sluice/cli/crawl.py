@@ -1,0 +1,139 @@
+"""``sluice crawl SPIDER --start-url URL``: one crawl, to completion, with live progress."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from datetime import date
+
+import click
+import redis
+
+from sluice.crawl import registry, runner
+from sluice.crawl.keys import CrawlKeys
+from sluice.settings import Settings
+from sluice.storage.redis import client
+
+
+def progress_line(status: registry.CrawlStatus, elapsed: float) -> str:
+    """pages, items, queue, in flight, workers, drops — one line."""
+    stats = status.stats
+    dropped = sum(v for k, v in stats.items() if k.startswith("drop_item/"))
+    return (
+        f"{elapsed:6.1f}s  pages {stats.get('downloader/response_count', 0):>6}  "
+        f"items {stats.get('kafka/delivered', 0):>6}  dropped {dropped:>4}  "
+        f"queue {status.queued:>6}  in flight {status.in_flight:>4}  workers {status.workers}"
+    )
+
+
+def print_summary(report: dict) -> None:
+    """The human summary."""
+    click.echo(
+        f"crawl {report['crawl_id']} ({report['spider']}): "
+        + ("done" if report["ok"] else "FAILED")
+    )
+    click.echo(f"  pages      {report['pages']}")
+    click.echo(f"  items      {report['items']} valid, {report['published']} published to Kafka")
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
+    click.echo(f"  dropped    {dropped}")
+    errors = ", ".join(f"{k} {v}" for k, v in report["errors"].items()) or "none"
+    click.echo(f"  errors     {errors}")
+    click.echo(
+        f"  duplicates {report['duplicates_filtered']} filtered; retries {report['retries']}"
+    )
+    click.echo(f"  duration   {report['duration_s']}s")
+    for problem in report["problems"]:
+        click.echo(f"  problem:   {problem}", err=True)
+
+
+@click.command("crawl")
+@click.argument("spider")
+@click.option("--start-url", "start_urls", multiple=True, required=True, help="Repeatable.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Trade date (finance).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--crawl-id", help="Name the crawl (default: SPIDER-TIMESTAMP-RANDOM).")
+@click.option("--wait-processed", is_flag=True, help="Also wait until the processors stored it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-s", "--set", "overrides", multiple=True, help="Scrapy setting NAME=VALUE.")
+@click.pass_obj
+def crawl(
+    settings: Settings,
+    spider: str,
+    start_urls: tuple[str, ...],
+    day: date | None,
+    workers: int,
+    crawl_id: str | None,
+    wait_processed: bool,
+    as_json: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Seed a crawl, run WORKERS worker processes until it is done, print a summary."""
+    extra = dict(o.split("=", 1) for o in overrides if "=" in o)
+    params = {"date": day.date().isoformat()} if day else {}
+    try:
+        seeded = runner.seed_crawl(settings, spider, list(start_urls), params, crawl_id)
+    except (KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from exc
+    except redis.RedisError as exc:
+        raise click.ClickException(
+            f"Redis at {settings.redis_url} does not answer ({exc}); run `sluice stack up`"
+        ) from exc
+    keys = CrawlKeys(seeded.crawl_id)
+    log_dir = settings.stack_dir / "logs" / "crawls" / seeded.crawl_id
+    if not as_json:
+        click.echo(
+            f"crawl {seeded.crawl_id}: {seeded.queued} start requests, {workers} workers, "
+            f"logs in {log_dir}",
+            err=True,
+        )
+    began = time.monotonic()
+    procs = [
+        runner.start_worker(settings, spider, seeded.crawl_id, log_dir / f"worker-{i}.log", extra)
+        for i in range(workers)
+    ]
+    interrupted = False
+
+    def stop(*_: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    server = client(settings.redis_url, decode=False, retries=20)
+    live = sys.stderr.isatty() and not as_json
+    last_line = 0.0
+    while any(proc.poll() is None for proc in procs):
+        time.sleep(0.5)
+        elapsed = time.monotonic() - began
+        if as_json or (not live and elapsed - last_line < 10):
+            continue
+        last_line = elapsed
+        try:
+            line = progress_line(registry.status(server, keys), elapsed)
+        except redis.RedisError as exc:
+            line = f"{elapsed:6.1f}s  (Redis unavailable: {exc})"
+        click.echo(("\r" + line) if live else line, err=True, nl=not live)
+    if live:
+        click.echo("", err=True)
+    report = runner.summary(
+        registry.status(server, keys), time.monotonic() - began, [p.returncode for p in procs]
+    )
+    if interrupted:
+        report["ok"] = False
+        report["problems"].insert(0, "interrupted; the crawl can be resumed by starting workers")
+    if wait_processed:
+        report["processed"] = "not waited: Sluice has no processors yet"
+        if not as_json:
+            click.echo(
+                "--wait-processed: no processors are part of Sluice yet; nothing to wait for",
+                err=True,
+            )
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        print_summary(report)
+    sys.exit(0 if report["ok"] else 1)

@@ -1,0 +1,79 @@
+"""The Redis keys of one crawl. Every key of a crawl starts with ``sluice:crawl:<id>:``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CRAWL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class CrawlKeys:
+    """Names of the Redis structures that make up one crawl."""
+
+    crawl_id: str
+
+    def __post_init__(self) -> None:
+        if not CRAWL_ID.match(self.crawl_id):
+            raise ValueError(
+                f"crawl id {self.crawl_id!r} must be 1-128 letters, digits, '_', '.', ':' or '-'"
+            )
+
+    @property
+    def prefix(self) -> str:
+        """The common prefix (useful for SCAN/cleanup)."""
+        return f"sluice:crawl:{self.crawl_id}"
+
+    @property
+    def queue(self) -> str:
+        """ZSET of encoded requests waiting to be fetched; score = -priority."""
+        return f"{self.prefix}:queue"
+
+    @property
+    def leases(self) -> str:
+        """ZSET lease id -> expiry (ms since the epoch) of requests being worked on."""
+        return f"{self.prefix}:leases"
+
+    @property
+    def leased(self) -> str:
+        """HASH lease id -> "<score>|<encoded request>", to put a lapsed lease back."""
+        return f"{self.prefix}:leased"
+
+    @property
+    def bloom(self) -> str:
+        """STRING bitmap of the Bloom duplicate filter."""
+        return f"{self.prefix}:bloom"
+
+    @property
+    def seen(self) -> str:
+        """Counter of distinct requests the filter has admitted."""
+        return f"{self.prefix}:seen"
+
+    @property
+    def meta(self) -> str:
+        """HASH describing the crawl (spider, start urls, state, timestamps)."""
+        return f"{self.prefix}:meta"
+
+    @property
+    def stats(self) -> str:
+        """HASH of counters summed over every worker (pages, items, drops by reason...)."""
+        return f"{self.prefix}:stats"
+
+    @property
+    def workers(self) -> str:
+        """ZSET worker id -> last heartbeat (ms)."""
+        return f"{self.prefix}:workers"
+
+    def all(self) -> list[str]:
+        """Every key of the crawl."""
+        return [
+            self.queue,
+            self.leases,
+            self.leased,
+            self.bloom,
+            self.seen,
+            self.meta,
+            self.stats,
+            self.workers,
+        ]

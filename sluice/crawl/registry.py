@@ -1,0 +1,126 @@
+"""A crawl's record in Redis: what it is, its seeds, and live progress summed over workers."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from sluice.crawl import codec
+from sluice.crawl.bloom import BloomParams, RedisBloom
+from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import LeasedQueue, now_ms
+
+#: a worker that has not announced itself for this long is presumed gone
+WORKER_STALE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class CrawlStatus:
+    """One look at a crawl."""
+
+    crawl_id: str
+    spider: str
+    queued: int
+    in_flight: int
+    workers: int
+    stats: dict[str, int] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """Nothing queued and nothing in flight."""
+        return self.queued == 0 and self.in_flight == 0
+
+    @property
+    def finished(self) -> bool:
+        """A worker has seen the crawl done and recorded its end."""
+        return "finished_at" in self.meta
+
+
+def create(
+    server: redis.Redis,
+    keys: CrawlKeys,
+    spider: str,
+    start_urls: list[str],
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Record a new crawl (a crawl id is used once: an existing one is an error)."""
+    if server.exists(keys.meta):
+        raise ValueError(f"crawl {keys.crawl_id} already exists; pick a new crawl id")
+    server.hset(
+        keys.meta,
+        mapping={
+            "spider": spider,
+            "start_urls": json.dumps(start_urls),
+            "params": json.dumps(params or {}),
+            "created_at": int(time.time()),
+        },
+    )
+
+
+def seed(
+    server: redis.Redis,
+    keys: CrawlKeys,
+    requests: list[dict[str, Any]],
+    fingerprints: list[bytes],
+    bloom: BloomParams,
+) -> int:
+    """Queue start requests (as request dicts) through the crawl's duplicate filter.
+
+    ``fingerprints`` are the workers' fingerprints of the same requests, so a page that
+    links back to a start URL is not fetched twice. Returns how many were queued.
+    """
+    filter_ = RedisBloom(server, keys.bloom, keys.seen, bloom)
+    queue = LeasedQueue(server, keys)
+    fresh = [
+        (codec.dumps(request), int(request.get("priority", 0)))
+        for request, fingerprint in zip(requests, fingerprints, strict=True)
+        if not filter_.add(fingerprint.hex())
+    ]
+    queue.push_many(fresh)
+    return len(fresh)
+
+
+def start_urls(server: redis.Redis, keys: CrawlKeys) -> list[str]:
+    """The start URLs recorded for a crawl (empty when it was not created through Sluice)."""
+    raw = server.hget(keys.meta, "start_urls")
+    return json.loads(raw) if raw else []
+
+
+def add_stats(server: redis.Redis, keys: CrawlKeys, deltas: dict[str, int]) -> None:
+    """Add one worker's stat increments to the crawl's totals."""
+    if not deltas:
+        return
+    pipe = server.pipeline(transaction=False)
+    for name, delta in deltas.items():
+        pipe.hincrby(keys.stats, name, delta)
+    pipe.execute()
+
+
+def status(server: redis.Redis, keys: CrawlKeys) -> CrawlStatus:
+    """Queue, in-flight, live workers, summed stats and the crawl's record."""
+    pipe = server.pipeline(transaction=False)
+    pipe.zcard(keys.queue)
+    pipe.zcard(keys.leases)
+    pipe.zcount(keys.workers, now_ms() - WORKER_STALE_MS, "+inf")
+    pipe.hgetall(keys.stats)
+    pipe.hgetall(keys.meta)
+    queued, in_flight, workers, stats, meta = pipe.execute()
+
+    def text(value: bytes | str) -> str:
+        return value.decode() if isinstance(value, bytes) else value
+
+    meta = {text(k): text(v) for k, v in meta.items()}
+    return CrawlStatus(
+        crawl_id=keys.crawl_id,
+        spider=meta.get("spider", ""),
+        queued=int(queued),
+        in_flight=int(in_flight),
+        workers=int(workers),
+        stats={text(k): int(v) for k, v in stats.items()},
+        meta=meta,
+    )

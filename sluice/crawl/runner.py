@@ -1,0 +1,153 @@
+"""Starting a crawl from outside Scrapy: seed the shared queue, run N workers, summarise.
+
+`sluice crawl` uses this, and so do the Airflow operators: the crawl's state lives in Redis,
+so any process can seed it, any number of workers (here, or on Kubernetes) can work on it,
+and anyone can watch it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sluice.crawl import registry
+from sluice.crawl.bloom import BloomParams
+from sluice.crawl.keys import CrawlKeys
+from sluice.settings import Settings
+from sluice.storage.redis import client
+
+
+def new_crawl_id(spider: str) -> str:
+    """``<spider>-<UTC timestamp>-<random>``: sortable and unique."""
+    return f"{spider}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def scrapy_settings(overrides: dict[str, Any] | None = None):
+    """The project's Scrapy settings (``spiders.settings``) with ``overrides`` applied."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "spiders.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def spider_class(name: str, settings) -> type:
+    """The spider class registered under ``name``; KeyError lists the known ones."""
+    from scrapy.spiderloader import SpiderLoader
+
+    loader = SpiderLoader.from_settings(settings)
+    try:
+        return loader.load(name)
+    except KeyError as exc:
+        raise KeyError(f"no spider {name!r}; known spiders: {', '.join(loader.list())}") from exc
+
+
+@dataclass(frozen=True)
+class SeededCrawl:
+    """A crawl ready for workers."""
+
+    crawl_id: str
+    spider: str
+    queued: int
+
+
+def seed_crawl(
+    settings: Settings,
+    spider: str,
+    start_urls: list[str],
+    params: dict[str, Any] | None = None,
+    crawl_id: str | None = None,
+) -> SeededCrawl:
+    """Record a crawl and queue its start requests; workers may join at any time after."""
+    from scrapy.utils.request import RequestFingerprinter
+
+    from spiders.urls import canonicalize
+
+    scrapy_conf = scrapy_settings()
+    cls = spider_class(spider, scrapy_conf)
+    urls = [canonicalize(url) for url in start_urls]
+    requests = cls.seed_requests(urls, params or {})
+    crawl_id = crawl_id or new_crawl_id(spider)
+    keys = CrawlKeys(crawl_id)
+    server = client(settings.redis_url, decode=False, retries=5)
+    registry.create(server, keys, spider, urls, params)
+    fingerprinter = RequestFingerprinter()
+    bloom = BloomParams(
+        capacity=scrapy_conf.getint("DUPEFILTER_CAPACITY"),
+        error_rate=scrapy_conf.getfloat("DUPEFILTER_ERROR_RATE"),
+    )
+    queued = registry.seed(
+        server,
+        keys,
+        [request.to_dict() for request in requests],
+        [fingerprinter.fingerprint(request) for request in requests],
+        bloom,
+    )
+    return SeededCrawl(crawl_id=crawl_id, spider=spider, queued=queued)
+
+
+def start_worker(
+    settings: Settings,
+    spider: str,
+    crawl_id: str,
+    log_file: Path,
+    overrides: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """One worker process: ``scrapy crawl SPIDER -a crawl_id=...`` in the project directory."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "scrapy", "crawl", spider, "-a", f"crawl_id={crawl_id}"]
+    for name, value in (overrides or {}).items():
+        argv += ["-s", f"{name}={value}"]
+    argv += ["-s", f"LOG_FILE={log_file}"]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
+    return subprocess.Popen(
+        argv, cwd=settings.project_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+
+
+def summary(status: registry.CrawlStatus, duration: float, exit_codes: list[int]) -> dict[str, Any]:
+    """The end-of-crawl report: pages, items, drops by reason, errors, duration, outcome."""
+    stats = status.stats
+    dropped = {
+        name.split("/", 2)[2]: value
+        for name, value in sorted(stats.items())
+        if name.startswith("drop_item/") and name.count("/") >= 2
+    }
+    errors = {
+        name.split("/", 1)[1]: value
+        for name, value in sorted(stats.items())
+        if name.startswith("error/")
+    }
+    failed_deliveries = stats.get("kafka/delivery_failed", 0)
+    problems = []
+    if failed_deliveries:
+        problems.append(f"{failed_deliveries} Kafka deliveries failed")
+    if any(code != 0 for code in exit_codes):
+        problems.append(f"worker exit codes {exit_codes}")
+    if stats.get("scheduler/unqueued"):
+        problems.append(f"{stats['scheduler/unqueued']} requests could not be queued (see logs)")
+    if not status.done:
+        problems.append(f"{status.queued} requests still queued, {status.in_flight} in flight")
+    return {
+        "crawl_id": status.crawl_id,
+        "spider": status.spider,
+        "ok": not problems,
+        "problems": problems,
+        "pages": stats.get("downloader/response_count", 0),
+        "items": stats.get("item_valid/" + status.spider, 0),
+        "published": stats.get("kafka/delivered", 0),
+        "dropped": dropped,
+        "errors": errors,
+        "duplicates_filtered": stats.get("dupefilter/filtered", 0),
+        "retries": stats.get("retry/count", 0),
+        "requeued_after_lapse": stats.get("scheduler/lease_lapsed", 0),
+        "duration_s": round(duration, 2),
+    }

@@ -1,0 +1,1 @@
+"""Item pipelines: validation against the shared schemas, then publication to Kafka."""

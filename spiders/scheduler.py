@@ -1,0 +1,256 @@
+"""scrapy-redis's scheduler, made crash-safe and able to tell when a crawl is over.
+
+Every worker of a crawl shares one queue in Redis (``sluice:crawl:<id>:queue``). Pops are
+leases (:mod:`sluice.crawl.leases`): a worker killed mid-crawl loses nothing, because its
+leases lapse and go back to the queue. The crawl ends when the queue is empty and no lease
+is out on any worker — not after a fixed idle time. A brief Redis outage is ridden out:
+commands retry with backoff, and requests that still cannot be queued wait in memory.
+
+Settings: ``REDIS_URL``, ``SLUICE_LEASE_TTL`` (seconds, default 30), ``SLUICE_REDIS_RETRIES``
+(default 20, about 30 s), ``DUPEFILTER_CAPACITY`` and ``DUPEFILTER_ERROR_RATE``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+
+import redis
+from scrapy import Request, Spider, signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.request import request_from_dict
+from scrapy_redis.scheduler import Scheduler
+from twisted.internet import task
+
+from sluice.crawl import codec
+from sluice.crawl.bloom import BloomParams
+from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import LeasedQueue, now_ms
+from sluice.storage.redis import client
+from spiders.dupefilter import BloomDupeFilter
+from spiders.leasing import ERRBACK_META, LEASE_META, LeaseBook
+
+log = logging.getLogger(__name__)
+
+ACK_INTERVAL = 0.5
+#: meta set by middlewares at download time that is neither JSON nor worth queueing
+RUNTIME_META = ("playwright", "playwright_page_methods", "playwright_page", "download_slot")
+
+
+class LeasedScheduler(Scheduler):
+    """A scrapy-redis scheduler over a leased, crawl-scoped queue; see the module docstring."""
+
+    def __init__(self, server: redis.Redis, crawler, lease_ttl: float, bloom: BloomParams):
+        super().__init__(server, persist=True)
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.lease_ttl = lease_ttl
+        self.bloom_params = bloom
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.unsent: list[Request] = []
+        self._loops: list[task.LoopingCall] = []
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        """Build from the crawler's settings; fail at once when Redis cannot be reached."""
+        settings = crawler.settings
+        url = settings.get("REDIS_URL")
+        if not url:
+            raise NotConfigured("REDIS_URL is not set")
+        server = client(url, decode=False, retries=settings.getint("SLUICE_REDIS_RETRIES", 20))
+        try:
+            server.ping()
+        except redis.RedisError as exc:
+            raise redis.ConnectionError(
+                f"the crawl queue's Redis at {url} does not answer ({exc}); "
+                "start it with `sluice stack up redis`"
+            ) from exc
+        bloom = BloomParams(
+            capacity=settings.getint("DUPEFILTER_CAPACITY", 10_000_000),
+            error_rate=settings.getfloat("DUPEFILTER_ERROR_RATE", 0.0001),
+        )
+        scheduler = cls(server, crawler, settings.getfloat("SLUICE_LEASE_TTL", 30.0), bloom)
+        crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+        return scheduler
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def open(self, spider: Spider) -> None:
+        """Attach to the crawl named by the spider's ``crawl_id``."""
+        self.spider = spider
+        crawl_id = getattr(spider, "crawl_id", None)
+        if not crawl_id:
+            raise NotConfigured(f"spider {spider.name} has no crawl_id (pass -a crawl_id=...)")
+        if not hasattr(spider, "errback_lease"):
+            raise NotConfigured(
+                f"spider {spider.name} must derive from spiders.spiders.base.SluiceSpider"
+            )
+        self.keys = CrawlKeys(crawl_id)
+        self.queue = LeasedQueue(self.server, self.keys, self.lease_ttl)
+        self.df = BloomDupeFilter(
+            self.server,
+            self.keys,
+            self.bloom_params,
+            self.crawler.request_fingerprinter,
+            self.stats,
+        )
+        self.book = LeaseBook(self.queue)
+        spider.lease_book = self.book
+        state = self.queue.state()
+        if state.queued or state.in_flight:
+            log.info(
+                "joining crawl %s: %d queued, %d in flight", crawl_id, state.queued, state.in_flight
+            )
+        self.heartbeat()
+        self._start_loop(self.tick, ACK_INTERVAL)
+        self._start_loop(self.heartbeat, max(1.0, self.lease_ttl / 3))
+
+    def _start_loop(self, function, interval: float) -> None:
+        loop = task.LoopingCall(function)
+        loop.start(interval, now=False).addErrback(
+            lambda failure: log.error("crawl loop %s stopped: %s", function.__name__, failure)
+        )
+        self._loops.append(loop)
+
+    def close(self, reason: str) -> None:
+        """Acknowledge finished work, give unfinished leases back, leave the queue to others."""
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+        try:
+            self.flush_unsent()
+            self.book.flush()
+        except Exception:
+            log.exception("crawl %s: could not acknowledge the last leases", self.keys.crawl_id)
+        self.book.release_held()
+        self.df.record_size()
+        try:
+            self.server.zrem(self.keys.workers, self.worker_id)
+        except redis.RedisError:
+            log.warning("could not deregister worker %s", self.worker_id)
+
+    # -- queueing ------------------------------------------------------------------------------
+    def enqueue_request(self, request: Request) -> bool:
+        """Filter duplicates and queue the request in Redis (in memory while Redis is away)."""
+        try:
+            return self._enqueue(request)
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable (%s); holding %s in memory", exc, request.url)
+            self.unsent.append(request)
+            return True
+        except Exception:
+            # Never lose a request quietly: count it, so the crawl's summary reports it.
+            self.stats.inc_value("scheduler/unqueued")
+            log.exception("could not queue %s", request.url)
+            return False
+
+    def _enqueue(self, request: Request) -> bool:
+        # A request still carrying a lease is a retry or redirect of a leased request: once it
+        # is queued, the original's lease is done.
+        superseded = request.meta.pop(LEASE_META, None)
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            self._complete_lease(superseded)
+            return False
+        self.queue.push(self.encode(request), request.priority)
+        self.stats.inc_value("scheduler/enqueued/redis")
+        self._complete_lease(superseded)
+        return True
+
+    def _complete_lease(self, lease_id: str | None) -> None:
+        if lease_id:
+            self.book.complete(Request("data:,", meta={LEASE_META: lease_id}))
+
+    def encode(self, request: Request) -> bytes:
+        """The queued form of a request: its dict without lease bookkeeping, as JSON."""
+        data = request.to_dict(spider=self.spider)
+        meta = dict(data.get("meta") or {})
+        meta.pop(LEASE_META, None)
+        for key in RUNTIME_META:
+            meta.pop(key, None)
+        own_errback = meta.pop(ERRBACK_META, None)
+        if data.get("errback") == "errback_lease":
+            # A retry of a leased request: store the request's own errback again.
+            data["errback"] = own_errback
+        data["meta"] = meta
+        return codec.dumps(data)
+
+    def next_request(self) -> Request | None:
+        """Lease the next request of the crawl (None when the queue is empty or Redis away)."""
+        try:
+            self.flush_unsent()
+            lease, requeued = self.queue.pop()
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable (%s); will ask again", exc)
+            return None
+        if requeued:
+            self.stats.inc_value("scheduler/lease_lapsed", requeued)
+            log.info("requeued %d requests whose worker stopped renewing them", requeued)
+        if lease is None:
+            return None
+        request = request_from_dict(codec.loads(lease.data), spider=self.spider)
+        # Failures must come back to the lease book, so the errback is the spider's lease
+        # errback, which then calls the request's own errback by name.
+        request.meta[ERRBACK_META] = getattr(request.errback, "__name__", None)
+        request.errback = self.spider.errback_lease
+        request.meta[LEASE_META] = lease.lease_id
+        self.book.hold(lease.lease_id)
+        self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+    def flush_unsent(self) -> None:
+        """Queue the requests held in memory during a Redis outage."""
+        while self.unsent:
+            self._enqueue(self.unsent[0])
+            self.unsent.pop(0)
+
+    def has_pending_requests(self) -> bool:
+        """True while this worker or the shared queue has requests waiting."""
+        if self.unsent:
+            return True
+        try:
+            return self.queue.state().queued > 0
+        except redis.RedisError:
+            return False
+
+    def __len__(self) -> int:
+        return self.queue.state().queued
+
+    # -- periodic work -------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Acknowledge completed leases whose output is durable."""
+        try:
+            self.flush_unsent()
+        except redis.RedisError:
+            return
+        self.book.flush()
+
+    def heartbeat(self) -> None:
+        """Renew this worker's leases and announce the worker."""
+        self.book.renew()
+        self.df.record_size()
+        try:
+            self.server.zadd(self.keys.workers, {self.worker_id: now_ms()})
+        except redis.RedisError as exc:
+            log.warning("could not announce worker %s (%s)", self.worker_id, exc)
+
+    # -- the end of a crawl ----------------------------------------------------------------------
+    def spider_idle(self, spider: Spider) -> None:
+        """Close only when the whole crawl is done; until then keep waiting for work."""
+        try:
+            self.flush_unsent()
+            self.book.flush()
+            state = self.queue.state()
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable while idle (%s); waiting", exc)
+            raise DontCloseSpider from exc
+        if self.unsent or self.book.outstanding or not state.done:
+            raise DontCloseSpider
+        try:
+            self.server.hsetnx(self.keys.meta, "finished_at", int(time.time()))
+        except redis.RedisError:
+            log.warning("could not record the end of crawl %s", self.keys.crawl_id)
+        log.info(
+            "crawl %s is done: the queue is empty and nothing is in flight", self.keys.crawl_id
+        )

@@ -1,0 +1,94 @@
+"""Scrapy settings of the Sluice project.
+
+Addresses come from Sluice's settings (environment and ``.env``) so `scrapy crawl` and
+`sluice crawl` talk to the same Redis and Kafka; everything else is overridable per run with
+``-s NAME=VALUE``.
+"""
+
+from sluice.settings import load_settings
+
+_sluice = load_settings()
+
+BOT_NAME = "sluice"
+SPIDER_MODULES = ["spiders.spiders"]
+NEWSPIDER_MODULE = "spiders.spiders"
+
+# -- politeness: robots.txt, AutoThrottle, retries --------------------------------------------
+ROBOTSTXT_OBEY = True
+USER_AGENT = "SluiceBot/0.1 (+https://github.com/sluice-data/sluice)"
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_TIMEOUT = 30
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.1
+AUTOTHROTTLE_MAX_DELAY = 10.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DEFAULT_DOMAIN_RATE = 0.0  # requests/s per domain on top of AutoThrottle; 0 = no ceiling
+DOMAIN_RATE_LIMITS: dict[str, float] = {}
+USER_AGENTS: list[str] = []  # rotated per request when set
+PROXIES = [proxy.strip() for proxy in _sluice.proxies.split(",") if proxy.strip()]
+DENY_PATTERNS = [r"/(cart|checkout|login|logout|account)(/|\?|$)"]
+SITE_PROFILES: list[dict] = []
+
+# -- the distributed crawl: scrapy-redis scheduler with leases and a Bloom duplicate filter ----
+SCHEDULER = "spiders.scheduler.LeasedScheduler"
+REDIS_URL = _sluice.redis_url
+SLUICE_LEASE_TTL = 30.0
+SLUICE_REDIS_RETRIES = 20
+DUPEFILTER_CAPACITY = 10_000_000
+DUPEFILTER_ERROR_RATE = 0.0001
+
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.rendering.JavaScriptRenderingMiddleware": 300,
+    "spiders.middlewares.rotation.UserAgentRotationMiddleware": 400,
+    "spiders.middlewares.rotation.ProxyRotationMiddleware": 410,
+    "spiders.middlewares.ratelimit.DomainRateLimitMiddleware": 420,
+}
+SPIDER_MIDDLEWARES = {
+    # Closest to the engine: sees the callback's whole output, then completes the lease.
+    "spiders.middlewares.leases.LeaseMiddleware": 10,
+    "spiders.middlewares.filtering.RequestFilterMiddleware": 600,
+}
+
+EXTENSIONS = {"spiders.extensions.CrawlStatsSync": 500}
+CRAWL_STATS_INTERVAL = 1.0
+
+# -- items: validate with the shared schemas, then publish to Kafka -----------------------------
+ITEM_PIPELINES = {
+    "spiders.pipelines.validation.ValidationPipeline": 100,
+    "spiders.pipelines.kafka.KafkaPipeline": 900,
+}
+KAFKA_BOOTSTRAP = _sluice.kafka_bootstrap
+KAFKA_FLUSH_TIMEOUT = 60.0
+
+# -- pages that need JavaScript: scrapy-playwright on Debian's Chromium, per request ------------
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": _sluice.chromium,
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ],
+}
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+
+LOG_LEVEL = _sluice.log_level.upper()
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"

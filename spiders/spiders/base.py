@@ -1,0 +1,88 @@
+"""The base of every Sluice spider: crawl id, start URLs, and lease-aware failure handling."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import scrapy
+from twisted.python.failure import Failure
+
+from sluice.crawl import registry
+from sluice.crawl.keys import CrawlKeys
+from sluice.storage.redis import client
+from spiders.leasing import ERRBACK_META
+from spiders.sites import BUNDLED, SiteRegistry
+
+log = logging.getLogger(__name__)
+
+
+def split_urls(value: str | list[str] | None) -> list[str]:
+    """Start URLs given as a list or as one comma/space-separated string (``-a start_urls=``)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return [url for url in value if url]
+
+
+class SluiceSpider(scrapy.Spider):
+    """Runs inside a crawl (``crawl_id``) whose requests live in the shared Redis queue.
+
+    ``scrapy crawl NAME -a start_urls=URL[,URL]`` works without a crawl id: one is made up and
+    the start URLs are queued by this worker. ``sluice crawl`` seeds the queue itself and starts
+    workers with ``-a crawl_id=...`` only.
+    """
+
+    def __init__(
+        self,
+        crawl_id: str | None = None,
+        start_urls: str | list[str] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.crawl_id = crawl_id or f"{self.name}-{uuid.uuid4().hex[:12]}"
+        self.start_urls = split_urls(start_urls)
+        self.allowed_sites: list[str] = list(self.start_urls)
+        self.sites = SiteRegistry(list(BUNDLED))
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        """Also load site profiles, and for a seeded crawl its start sites from Redis."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.sites = SiteRegistry.from_settings(crawler.settings)
+        url = crawler.settings.get("REDIS_URL")
+        if not spider.allowed_sites and url:
+            server = client(url, decode=False, retries=3)
+            spider.allowed_sites = registry.start_urls(server, CrawlKeys(spider.crawl_id))
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """Start URLs given on the command line; a seeded crawl has none."""
+        for url in self.start_urls:
+            yield self.seed_request(url)
+
+    @classmethod
+    def seed_requests(cls, start_urls: list[str], params: dict[str, Any]) -> list[scrapy.Request]:
+        """The requests `sluice crawl` queues for a new crawl (``params``: e.g. a date)."""
+        return [scrapy.Request(url, callback=None) for url in start_urls]
+
+    def seed_request(self, url: str) -> scrapy.Request:
+        """The first request for one start URL (spiders override to pick a callback)."""
+        return scrapy.Request(url, callback=self.parse)
+
+    def errback_lease(self, failure: Failure) -> Any:
+        """Every leased request's errback: count the failure, release the lease, delegate."""
+        request = failure.request
+        own = request.meta.get(ERRBACK_META)
+        book = getattr(self, "lease_book", None)
+        if book is not None:
+            book.complete(request)
+        if own:
+            return getattr(self, own)(failure)
+        self.crawler.stats.inc_value(f"error/{failure.type.__name__}")
+        log.warning("%s failed: %s", request.url, failure.getErrorMessage())
+        return None
