@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from demo.catalog import Catalog
 from demo.market import Market
@@ -38,6 +38,12 @@ def create_app(
     def _site_defaults() -> dict[str, object]:
         # Pages outside a site (errors) still render the shared layout.
         return {"site_name": "Sluice demo sites", "home_url": "/", "current_day": state().day}
+
+    @app.before_request
+    def _count_hit() -> None:
+        if not request.path.startswith("/_demo/"):
+            query = request.query_string.decode("latin-1")
+            state().record_hit(f"{request.path}?{query}" if query else request.path)
 
     @app.get("/robots.txt")
     def robots() -> Response:

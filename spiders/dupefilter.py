@@ -44,7 +44,23 @@ class BloomDupeFilter(RFPDupeFilter):
         seen = self.bloom.add(self.request_fingerprint(request))
         if self.stats is not None:
             self.stats.inc_value("dupefilter/filtered" if seen else "dupefilter/admitted")
-        if not seen and not self._warned_full and self.bloom.count() > self.bloom.params.capacity:
+        if not seen:
+            self._warn_when_full()
+        return seen
+
+    def admit(self, request: Request, queue_key: str, data: bytes) -> bool:
+        """Queue the encoded request unless an equal one was seen; True when queued."""
+        queued = self.bloom.admit(
+            self.request_fingerprint(request), queue_key, data, request.priority
+        )
+        if self.stats is not None:
+            self.stats.inc_value("dupefilter/admitted" if queued else "dupefilter/filtered")
+        if queued:
+            self._warn_when_full()
+        return queued
+
+    def _warn_when_full(self) -> None:
+        if not self._warned_full and self.bloom.count() > self.bloom.params.capacity:
             # Past capacity the false-positive rate climbs above the configured one.
             self._warned_full = True
             log.warning(
@@ -52,7 +68,6 @@ class BloomDupeFilter(RFPDupeFilter):
                 "DUPEFILTER_CAPACITY for crawls this large",
                 self.bloom.params.capacity,
             )
-        return seen
 
     def record_size(self) -> None:
         """Export how many requests the filter holds and the memory it uses."""

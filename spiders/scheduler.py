@@ -149,11 +149,13 @@ class LeasedScheduler(Scheduler):
         # A request still carrying a lease is a retry or redirect of a leased request: once it
         # is queued, the original's lease is done.
         superseded = request.meta.pop(LEASE_META, None)
-        if not request.dont_filter and self.df.request_seen(request):
+        data = self.encode(request)
+        if request.dont_filter:
+            self.queue.push(data, request.priority)
+        elif not self.df.admit(request, self.keys.queue, data):
             self.df.log(request, self.spider)
             self._complete_lease(superseded)
             return False
-        self.queue.push(self.encode(request), request.priority)
         self.stats.inc_value("scheduler/enqueued/redis")
         self._complete_lease(superseded)
         return True

@@ -33,9 +33,15 @@ def set_day():
     return jsonify({"day": day.isoformat()})
 
 
+@bp.get("/hits")
+def hits():
+    """Requests served per path and query since start or the last reset (``/_demo/`` excluded)."""
+    return jsonify(state().hits())
+
+
 @bp.post("/reset")
 def reset():
-    """Make the flaky page fail again on its next request."""
+    """Make the flaky page fail again and forget the hit counts."""
     state().reset()
     logger.info("demo state reset: the flaky page fails once more")
     return jsonify({"reset": True, "day": state().day.isoformat()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,17 @@ class DemoState:
         self._lock = threading.Lock()
         self._day = day
         self._flaky_failed = False
+        self._hits: Counter[str] = Counter()
+
+    def record_hit(self, path_and_query: str) -> None:
+        """Count one request for a page (how tests see what crawlers fetched, and how often)."""
+        with self._lock:
+            self._hits[path_and_query] += 1
+
+    def hits(self) -> dict[str, int]:
+        """Requests served per path (with query string) since start or the last reset."""
+        with self._lock:
+            return dict(self._hits)
 
     @property
     def day(self) -> date:
@@ -47,9 +59,10 @@ class DemoState:
             return True
 
     def reset(self) -> None:
-        """Make the flaky page fail again on its next request."""
+        """Make the flaky page fail again on its next request, and forget the hit counts."""
         with self._lock:
             self._flaky_failed = False
+            self._hits.clear()
 
 
 def state() -> DemoState:

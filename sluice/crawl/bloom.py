@@ -25,6 +25,21 @@ if present == 0 then redis.call('INCR', KEYS[2]) end
 return present
 """
 
+# The same, and queue the request in the same step when it is new. One script, so a command
+# retried after a dropped connection cannot find the bits set but the request not queued.
+# KEYS: bitmap, counter, queue. ARGV: score, request, offsets.
+_ADMIT = """
+local new = 0
+for i = 3, #ARGV do
+  if redis.call('SETBIT', KEYS[1], ARGV[i], 1) == 0 then new = 1 end
+end
+if new == 1 then
+  redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+end
+return new
+"""
+
 #: Redis strings stop at 512 MiB.
 MAX_BITS = 512 * 1024 * 1024 * 8
 
@@ -80,11 +95,21 @@ class RedisBloom:
         self.counter_key = counter_key
         self.params = params
         self._check_and_add = server.register_script(_CHECK_AND_ADD)
+        self._admit = server.register_script(_ADMIT)
 
     def add(self, fingerprint: str | bytes) -> bool:
         """Record the fingerprint; True when it was (probably) seen before."""
         offsets = self.params.offsets(fingerprint)
         return bool(self._check_and_add(keys=[self.key, self.counter_key], args=offsets))
+
+    def admit(self, fingerprint: str | bytes, queue_key: str, data: bytes, priority: int) -> bool:
+        """Record the fingerprint and, when it is new, queue ``data``; True when queued."""
+        offsets = self.params.offsets(fingerprint)
+        return bool(
+            self._admit(
+                keys=[self.key, self.counter_key, queue_key], args=[-priority, data, *offsets]
+            )
+        )
 
     def count(self) -> int:
         """How many distinct fingerprints were added."""

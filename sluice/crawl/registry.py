@@ -12,7 +12,7 @@ import redis
 from sluice.crawl import codec
 from sluice.crawl.bloom import BloomParams, RedisBloom
 from sluice.crawl.keys import CrawlKeys
-from sluice.crawl.leases import LeasedQueue, now_ms
+from sluice.crawl.leases import now_ms
 
 #: a worker that has not announced itself for this long is presumed gone
 WORKER_STALE_MS = 60_000
@@ -75,14 +75,13 @@ def seed(
     links back to a start URL is not fetched twice. Returns how many were queued.
     """
     filter_ = RedisBloom(server, keys.bloom, keys.seen, bloom)
-    queue = LeasedQueue(server, keys)
-    fresh = [
-        (codec.dumps(request), int(request.get("priority", 0)))
-        for request, fingerprint in zip(requests, fingerprints, strict=True)
-        if not filter_.add(fingerprint.hex())
-    ]
-    queue.push_many(fresh)
-    return len(fresh)
+    queued = 0
+    for request, fingerprint in zip(requests, fingerprints, strict=True):
+        data = codec.dumps(request)
+        queued += filter_.admit(
+            fingerprint.hex(), keys.queue, data, int(request.get("priority", 0))
+        )
+    return queued
 
 
 def start_urls(server: redis.Redis, keys: CrawlKeys) -> list[str]:

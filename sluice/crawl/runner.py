@@ -126,10 +126,13 @@ def summary(status: registry.CrawlStatus, duration: float, exit_codes: list[int]
         for name, value in sorted(stats.items())
         if name.startswith("error/")
     }
-    failed_deliveries = stats.get("kafka/delivery_failed", 0)
+    failed_deliveries = stats.get("kafka/delivery_failed", 0) + stats.get("kafka/undelivered", 0)
     problems = []
     if failed_deliveries:
         problems.append(f"{failed_deliveries} Kafka deliveries failed")
+    for name, count in sorted(stats.items()):
+        if name.startswith("worker_finish/") and name != "worker_finish/finished":
+            problems.append(f"{count} worker(s) stopped: {name.split('/', 1)[1]}")
     if any(code != 0 for code in exit_codes):
         problems.append(f"worker exit codes {exit_codes}")
     if stats.get("scheduler/unqueued"):

@@ -14,13 +14,15 @@ def client(url: str, *, timeout: float = 5.0, decode: bool = True, retries: int 
     timeouts are retried with exponential backoff (0.1 s doubling up to 2 s between tries),
     so 20 retries wait about 30 s before the error reaches the caller.
     """
-    retry = Retry(ExponentialBackoff(cap=2.0, base=0.1), retries) if retries else None
+    options: dict[str, object] = {}
+    if retries:
+        options["retry"] = Retry(ExponentialBackoff(cap=2.0, base=0.1), retries)
+        options["retry_on_error"] = [redis.ConnectionError, redis.TimeoutError]
     return redis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         decode_responses=decode,
-        retry=retry,
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError] if retries else None,
         health_check_interval=30,
+        **options,
     )

@@ -119,6 +119,7 @@ class KafkaPipeline:
             self.errors.append(str(exc))
             remaining = -1
         if remaining > 0:
+            self.crawler.stats.max_value("kafka/undelivered", remaining)
             self.errors.append(
                 f"{remaining} messages still undelivered after {self.flush_timeout}s"
             )

@@ -51,3 +51,14 @@ def test_day_defaults_to_today_utc():
         # The test may straddle midnight UTC.
         date.fromordinal(datetime.now(UTC).date().toordinal() - 1).isoformat(),
     }
+
+
+def test_hits_count_served_pages_with_their_query_and_reset_forgets_them(client):
+    client.get("/shop/")
+    client.get("/shop/")
+    client.get("/shop/c/laptops?page=2")
+    client.get("/_demo/day")
+    hits = client.get("/_demo/hits").get_json()
+    assert hits == {"/shop/": 2, "/shop/c/laptops?page=2": 1}
+    client.post("/_demo/reset")
+    assert client.get("/_demo/hits").get_json() == {}
