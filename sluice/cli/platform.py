@@ -1,7 +1,7 @@
 """``sluice up / down / status``: the whole platform.
 
-Today the platform is the data stack; Airflow, the processors, spider workers, the API and
-the demo sites join the same supervisor as they are built.
+Today the platform is the data stack and the demo sites; Airflow, the processors, spider
+workers and the API join the same supervisor as they are built.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from sluice.settings import Settings
 @click.pass_obj
 def up(settings: Settings) -> None:
     """Start the whole platform and wait until every part is healthy."""
-    up_command(settings, ())
+    up_command(settings, (), platform=True)
 
 
 @click.command("down")
 @click.pass_obj
 def down(settings: Settings) -> None:
     """Stop the whole platform."""
-    down_command(settings, ())
+    down_command(settings, (), platform=True)
 
 
 @click.command("status")
@@ -31,4 +31,4 @@ def down(settings: Settings) -> None:
 @click.pass_obj
 def status(settings: Settings, as_json: bool) -> None:
     """Show every part's state and health; exit 3 if any is down."""
-    status_command(settings, (), as_json)
+    status_command(settings, (), as_json, platform=True)

@@ -19,10 +19,10 @@ from sluice.stack.manager import ServiceStatus, Stack
 EXIT_UNHEALTHY = 3
 
 
-def run_stack(settings: Settings, action):
+def run_stack(settings: Settings, action, platform: bool = False):
     """Run ``action(stack)`` and turn stack errors into one readable message and exit 1."""
     try:
-        return action(Stack(settings))
+        return action(Stack(settings, platform=platform))
     except (StackError, StackErrors) as exc:
         click.echo(f"sluice: {exc.describe()}", err=True)
         sys.exit(1)
@@ -46,27 +46,29 @@ def print_status(rows: list[ServiceStatus], as_json: bool) -> None:
         )
 
 
-def up_command(settings: Settings, services: tuple[str, ...]) -> None:
+def up_command(settings: Settings, services: tuple[str, ...], platform: bool = False) -> None:
     """Shared body of `sluice up` and `sluice stack up`."""
     begun = time.monotonic()
-    rows = run_stack(settings, lambda s: s.up(services))
+    rows = run_stack(settings, lambda s: s.up(services), platform)
     print_status(rows, as_json=False)
     click.echo(
-        f"stack ready in {time.monotonic() - begun:.1f}s; data and logs in {settings.stack_dir}"
+        f"ready in {time.monotonic() - begun:.1f}s; data and logs in {settings.stack_dir}"
     )
 
 
-def status_command(settings: Settings, services: tuple[str, ...], as_json: bool) -> None:
+def status_command(
+    settings: Settings, services: tuple[str, ...], as_json: bool, platform: bool = False
+) -> None:
     """Shared body of `sluice status` and `sluice stack status`."""
-    rows = run_stack(settings, lambda s: s.status(services))
+    rows = run_stack(settings, lambda s: s.status(services), platform)
     print_status(rows, as_json)
     if not all(row.healthy for row in rows):
         sys.exit(EXIT_UNHEALTHY)
 
 
-def down_command(settings: Settings, services: tuple[str, ...]) -> None:
+def down_command(settings: Settings, services: tuple[str, ...], platform: bool = False) -> None:
     """Shared body of `sluice down` and `sluice stack down`."""
-    stopped = run_stack(settings, lambda s: s.down(services))
+    stopped = run_stack(settings, lambda s: s.down(services), platform)
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 

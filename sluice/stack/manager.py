@@ -11,7 +11,7 @@ from sluice.settings import Settings
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.ports import port_holder, port_is_free
 from sluice.stack.progress import Progress, tail
-from sluice.stack.services import all_services
+from sluice.stack.services import all_services, platform_services
 from sluice.stack.services.base import NotReady, Service
 from sluice.stack.supervisor import Supervisor
 
@@ -36,10 +36,16 @@ class ServiceStatus:
 class Stack:
     """The data services of one checkout, run under one supervisord."""
 
-    def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
+    def __init__(
+        self, settings: Settings, progress: Progress | None = None, platform: bool = False
+    ) -> None:
         self.settings = settings
         self.progress = progress or Progress()
-        self.services = all_services(settings)
+        # supervisord knows every program either way, so `stack up` and `up` never fight over
+        # its configuration; `platform` only decides which ones this instance manages.
+        data = all_services(settings)
+        self.programs = [*data, *platform_services(settings)]
+        self.services = self.programs if platform else data
         self.supervisor = Supervisor(settings.stack_dir)
 
     def select(self, names: Iterable[str] | None) -> list[Service]:
@@ -62,7 +68,7 @@ class Stack:
         self._each([s for s in selected if s.name not in running], self._check_ports)
         self._each(selected, lambda s: s.prepare(self.progress))
 
-        self.supervisor.write_config(s.program() for s in self.services)
+        self.supervisor.write_config(s.program() for s in self.programs)
         self.supervisor.ensure_started()
         to_start = [s for s in selected if self.supervisor.states()[s.name].state != "RUNNING"]
         for service in to_start:
@@ -96,6 +102,7 @@ class Stack:
                 "redis": "SLUICE_REDIS_URL",
                 "kafka": "SLUICE_KAFKA_BOOTSTRAP / SLUICE_KAFKA_CONTROLLER_PORT",
                 "ferretdb": "SLUICE_MONGO_URL",
+                "demo-site": "SLUICE_DEMO_SITE_URL",
             }.get(service.name, "its address setting")
             raise StackError(
                 service.name,
@@ -147,7 +154,8 @@ class Stack:
     # -- down / status / logs ----------------------------------------------------------------
     def down(self, names: Iterable[str] | None = None) -> list[str]:
         """Stop the services (all: supervisord too); return the names that were stopped."""
-        selected = self.select(names)
+        # Stopping everything stops what runs on top of the data services too.
+        selected = self.select(names) if names else self.programs
         if not self.supervisor.is_running():
             return []
         states = self.supervisor.states()

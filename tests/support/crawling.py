@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
 from datetime import date
 from urllib.request import urlopen
 
 from confluent_kafka import Consumer, TopicPartition
-from werkzeug.serving import make_server
 
-from demo.app import create_app
+from demo.server import BackgroundServer
 from sluice.crawl import registry
 from sluice.crawl.keys import CrawlKeys
 from sluice.settings import Settings
@@ -21,17 +18,11 @@ from sluice.storage.redis import client
 DEMO_DAY = date(2026, 11, 20)
 
 
-class DemoServer:
-    """The demo sites on a free loopback port, in a thread of the test process."""
+class DemoServer(BackgroundServer):
+    """The demo sites in a thread, with the test-only controls as methods."""
 
     def __init__(self, day: date = DEMO_DAY, slow_seconds: float = 1.0) -> None:
-        self.app = create_app(seed=7, day=day, slow_seconds=slow_seconds)
-        # One access-log line per crawled page would bury a failing test's output.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        super().__init__(seed=7, day=day, slow_seconds=slow_seconds)
 
     def reset(self) -> None:
         """Arm the flaky page again and zero the hit counts."""
@@ -41,10 +32,6 @@ class DemoServer:
         """Requests served per path and query since the last reset."""
         with urlopen(f"{self.base}/_demo/hits") as response:  # noqa: S310 - loopback
             return json.load(response)
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.shutdown()
 
 
 class TopicReader:

@@ -1,9 +1,11 @@
-"""One module per native service; :func:`all_services` lists them in start order."""
+"""One module per native service: :func:`all_services` (the data stack) and
+:func:`platform_services` (what `sluice up` runs on top), each in start order."""
 
 from __future__ import annotations
 
 from sluice.settings import Settings
 from sluice.stack.services.base import Service
+from sluice.stack.services.demo_site import DemoSite
 from sluice.stack.services.ferretdb import FerretDB
 from sluice.stack.services.kafka import Kafka
 from sluice.stack.services.postgres import Postgres
@@ -13,3 +15,8 @@ from sluice.stack.services.redis import Redis
 def all_services(settings: Settings) -> list[Service]:
     """The data services of ``sluice stack``, in the order they are reported."""
     return [Postgres(settings), Redis(settings), Kafka(settings), FerretDB(settings)]
+
+
+def platform_services(settings: Settings) -> list[Service]:
+    """The platform's own long-running services that `sluice up` adds to the data stack."""
+    return [DemoSite(settings)]

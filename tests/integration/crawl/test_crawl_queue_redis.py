@@ -1,0 +1,88 @@
+"""The leased queue and the Bloom duplicate filter on the stack's real Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from sluice.crawl.bloom import BloomParams, RedisBloom
+from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import LeasedQueue
+from sluice.storage.redis import client
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def keys(stack, settings):
+    keys = CrawlKeys(f"test-{uuid.uuid4().hex[:10]}")
+    yield keys
+    client(settings.redis_url).delete(*keys.all())
+
+
+@pytest.fixture
+def server(stack, settings):
+    return client(settings.redis_url, decode=False)
+
+
+def test_pops_are_leases_in_priority_order_and_acks_finish_them(server, keys):
+    queue = LeasedQueue(server, keys, lease_ttl=30)
+    queue.push_many([(b"low", 0), (b"high", 10), (b"mid", 5)])
+    popped = [queue.pop()[0] for _ in range(3)]
+    assert [lease.data for lease in popped] == [b"high", b"mid", b"low"]
+    assert queue.pop() == (None, 0)
+    state = queue.state()
+    assert (state.queued, state.in_flight, state.done) == (0, 3, False)
+    queue.ack([lease.lease_id for lease in popped])
+    assert queue.state().done
+
+
+def test_a_lapsed_lease_goes_back_to_the_queue_and_a_renewed_one_does_not(server, keys):
+    queue = LeasedQueue(server, keys, lease_ttl=0.5)
+    queue.push_many([(b"abandoned", 0), (b"kept", 0)])
+    abandoned, _ = queue.pop()
+    kept, _ = queue.pop()
+    for _ in range(4):
+        time.sleep(0.2)
+        assert queue.renew([kept.lease_id]) == 1
+    again, requeued = queue.pop()
+    assert requeued == 1
+    assert again.data == abandoned.data and again.lease_id != abandoned.lease_id
+    # The lapsed lease is gone: renewing or acknowledging it changes nothing.
+    assert queue.renew([abandoned.lease_id]) == 0
+    queue.ack([abandoned.lease_id, kept.lease_id, again.lease_id])
+    assert queue.state().done
+
+
+def test_release_gives_a_lease_back_at_once(server, keys):
+    queue = LeasedQueue(server, keys, lease_ttl=60)
+    queue.push(b"request")
+    lease, _ = queue.pop()
+    queue.release([lease.lease_id])
+    again, requeued = queue.pop()
+    assert requeued == 1 and again.data == b"request"
+
+
+def test_bloom_admits_each_fingerprint_once_and_queues_it_in_the_same_step(server, keys):
+    bloom = RedisBloom(
+        server, keys.bloom, keys.seen, BloomParams(capacity=10_000, error_rate=0.001)
+    )
+    admitted = [
+        bloom.admit(f"fp-{i % 500}", keys.queue, f"req-{i % 500}".encode(), 0) for i in range(1500)
+    ]
+    assert sum(admitted) == 500
+    assert bloom.count() == 500
+    assert server.zcard(keys.queue) == 500
+
+
+def test_bloom_memory_is_bounded_by_its_parameters(server, keys):
+    params = BloomParams(capacity=20_000, error_rate=0.01)
+    bloom = RedisBloom(server, keys.bloom, keys.seen, params)
+    for i in range(20_000):
+        bloom.add(f"https://shop.example/p/{i}")
+    assert bloom.memory_bytes() <= params.bytes
+    # The false-positive rate on fresh fingerprints stays near the configured one.
+    false_positives = sum(bloom.add(f"https://other.example/{i}") for i in range(5_000))
+    assert false_positives / 5_000 < 0.02
