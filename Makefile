@@ -35,16 +35,17 @@ demo: up ## Install what is missing, start the stack, show where to look
 
 test: deps venv ## Install what is missing, start the stack, run lint and the whole suite
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check --quiet .
 	@$(BIN)/sluice stack up
 	@$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff
 	@$(BIN)/ruff check .
-	@$(BIN)/ruff format --check sluice tests
+	@$(BIN)/ruff format --check .
 
 format: venv ## Apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .
-	@$(BIN)/ruff format sluice tests
+	@$(BIN)/ruff format .
 
 constraints: ## Re-resolve requirements.txt and rewrite constraints.txt
 	@rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints

@@ -51,9 +51,7 @@ def up_command(settings: Settings, services: tuple[str, ...], platform: bool = F
     begun = time.monotonic()
     rows = run_stack(settings, lambda s: s.up(services), platform)
     print_status(rows, as_json=False)
-    click.echo(
-        f"ready in {time.monotonic() - begun:.1f}s; data and logs in {settings.stack_dir}"
-    )
+    click.echo(f"ready in {time.monotonic() - begun:.1f}s; data and logs in {settings.stack_dir}")
 
 
 def status_command(

@@ -21,9 +21,13 @@ def _plain(value: Any) -> Any:
         return {_BYTES: base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, dict):
         if any(isinstance(key, bytes) for key in value):
-            return {_BYTES_MAP: [[_plain(k), _plain(v)] for k, v in value.items()]}
+            pairs = [[_plain(k), _plain(v)] for k, v in value.items()]
+            return {_BYTES_MAP: sorted(pairs, key=_order)}
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, set | frozenset):
+        # Iteration order of a set depends on the process's hash seed; sort for stable bytes.
+        return sorted((_plain(v) for v in value), key=_order)
+    if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
@@ -31,6 +35,10 @@ def _plain(value: Any) -> Any:
         f"a queued request can carry only JSON values and bytes, not {type(value).__name__}: "
         f"{value!r}"
     )
+
+
+def _order(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _restore(obj: dict[str, Any]) -> Any:

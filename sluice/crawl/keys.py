@@ -15,7 +15,7 @@ class CrawlKeys:
     crawl_id: str
 
     def __post_init__(self) -> None:
-        if not CRAWL_ID.match(self.crawl_id):
+        if not CRAWL_ID.fullmatch(self.crawl_id):
             raise ValueError(
                 f"crawl id {self.crawl_id!r} must be 1-128 letters, digits, '_', '.', ':' or '-'"
             )

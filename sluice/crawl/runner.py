@@ -137,6 +137,8 @@ def summary(status: registry.CrawlStatus, duration: float, exit_codes: list[int]
         problems.append(f"worker exit codes {exit_codes}")
     if stats.get("scheduler/unqueued"):
         problems.append(f"{stats['scheduler/unqueued']} requests could not be queued (see logs)")
+    if not stats.get("downloader/response_count") and errors:
+        problems.append(f"no page could be fetched ({', '.join(sorted(errors))})")
     if not status.done:
         problems.append(f"{status.queued} requests still queued, {status.in_flight} in flight")
     return {
