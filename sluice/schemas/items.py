@@ -8,14 +8,19 @@ that drop counters and the dead-letter queue use (``no_price``, ``invalid/curren
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate
 
 from sluice.schemas.currencies import ISO_4217
 from sluice.schemas.normalize import AVAILABILITY
 
-URL = fields.Url(require_tld=False, schemes={"http", "https"})
+#: prices are strictly positive: a zero price is a page error, not a free product
+POSITIVE = validate.Range(min=0, min_inclusive=False, error="must be greater than 0")
+
+
+def iso_currency(value: str) -> None:
+    """Accept only active ISO 4217 codes ("USD", not "$" or "usd")."""
+    if value not in ISO_4217:
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code")
 
 
 class ProductItemSchema(Schema):
@@ -25,8 +30,10 @@ class ProductItemSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     brand = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
-    price = fields.Decimal(required=True, places=None, as_string=True, allow_nan=False)
-    currency = fields.String(required=True)
+    price = fields.Decimal(
+        required=True, places=None, as_string=True, allow_nan=False, validate=POSITIVE
+    )
+    currency = fields.String(required=True, validate=iso_currency)
     availability = fields.String(load_default="unknown", validate=validate.OneOf(AVAILABILITY))
     rating = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=5))
     review_count = fields.Integer(
@@ -37,16 +44,6 @@ class ProductItemSchema(Schema):
     )
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
 
-    @validates("price")
-    def _price_positive(self, value: Decimal, **_: object) -> None:
-        if value <= 0:
-            raise ValidationError("must be greater than 0")
-
-    @validates("currency")
-    def _currency_iso(self, value: str, **_: object) -> None:
-        if value not in ISO_4217:
-            raise ValidationError(f"{value!r} is not an ISO 4217 currency code")
-
 
 class QuoteItemSchema(Schema):
     """One symbol's quote at one moment of one trading day."""
@@ -56,23 +53,15 @@ class QuoteItemSchema(Schema):
     )
     name = fields.String(load_default=None, allow_none=True)
     exchange = fields.String(load_default=None, allow_none=True)
-    price = fields.Decimal(required=True, places=None, as_string=True, allow_nan=False)
-    currency = fields.String(required=True)
+    price = fields.Decimal(
+        required=True, places=None, as_string=True, allow_nan=False, validate=POSITIVE
+    )
+    currency = fields.String(required=True, validate=iso_currency)
     change = fields.Decimal(load_default=None, allow_none=True, as_string=True, allow_nan=False)
     change_pct = fields.Decimal(load_default=None, allow_none=True, as_string=True, allow_nan=False)
     volume = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
     as_of = fields.AwareDateTime(required=True, format="iso")
     trade_date = fields.Date(required=True)
-
-    @validates("price")
-    def _price_positive(self, value: Decimal, **_: object) -> None:
-        if value <= 0:
-            raise ValidationError("must be greater than 0")
-
-    @validates("currency")
-    def _currency_iso(self, value: str, **_: object) -> None:
-        if value not in ISO_4217:
-            raise ValidationError(f"{value!r} is not an ISO 4217 currency code")
 
 
 def rejection_reason(error: ValidationError, schema: Schema | None = None) -> str:
@@ -98,3 +87,7 @@ def _flatten(value: object) -> list[object]:
     if isinstance(value, list):
         return [m for v in value for m in _flatten(v)]
     return [value]
+
+
+#: the product item's fields in contract order (extractors produce exactly these keys)
+PRODUCT_FIELDS: tuple[str, ...] = tuple(ProductItemSchema().fields)

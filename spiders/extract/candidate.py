@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FIELDS = (
-    "external_id",
-    "name",
-    "brand",
-    "category",
-    "price",
-    "currency",
-    "availability",
-    "rating",
-    "review_count",
-    "image_url",
-    "url",
-)
+from sluice.schemas.items import PRODUCT_FIELDS
+
+FIELDS = PRODUCT_FIELDS
 
 
 @dataclass

@@ -13,19 +13,7 @@ from spiders.extract import extract_canonical, extract_products
 
 PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 
-FIELDS = [
-    "external_id",
-    "name",
-    "brand",
-    "category",
-    "price",
-    "currency",
-    "availability",
-    "rating",
-    "review_count",
-    "image_url",
-    "url",
-]
+FIELDS = list(ProductItemSchema().fields)
 
 
 def page(name: str) -> bytes:
