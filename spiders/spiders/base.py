@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from sluice.crawl import registry
@@ -83,6 +85,11 @@ class SluiceSpider(scrapy.Spider):
             book.complete(request)
         if own:
             return getattr(self, own)(failure)
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # Refused on purpose (robots.txt, a middleware's rule): a decision, not an error.
+            self.crawler.stats.inc_value("filtered/ignored")
+            log.info("%s not fetched: %s", request.url, failure.getErrorMessage())
+            return None
         self.crawler.stats.inc_value(f"error/{failure.type.__name__}")
         log.warning("%s failed: %s", request.url, failure.getErrorMessage())
         return None
