@@ -7,7 +7,8 @@ is out on any worker — not after a fixed idle time. A brief Redis outage is ri
 commands retry with backoff, and requests that still cannot be queued wait in memory.
 
 Settings: ``REDIS_URL``, ``SLUICE_LEASE_TTL`` (seconds, default 30), ``SLUICE_REDIS_RETRIES``
-(default 20, about 30 s), ``DUPEFILTER_CAPACITY`` and ``DUPEFILTER_ERROR_RATE``.
+(default 20, about 30 s), ``SLUICE_POLL_INTERVAL`` (how often an idle worker looks for work,
+default 0.5 s), ``DUPEFILTER_CAPACITY`` and ``DUPEFILTER_ERROR_RATE``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class LeasedScheduler(Scheduler):
         self.bloom_params = bloom
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.unsent: list[Request] = []
+        self.poll_interval = 0.5
         self._loops: list[task.LoopingCall] = []
 
     @classmethod
@@ -72,6 +74,7 @@ class LeasedScheduler(Scheduler):
             error_rate=settings.getfloat("DUPEFILTER_ERROR_RATE", 0.0001),
         )
         scheduler = cls(server, crawler, settings.getfloat("SLUICE_LEASE_TTL", 30.0), bloom)
+        scheduler.poll_interval = settings.getfloat("SLUICE_POLL_INTERVAL", 0.5)
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -102,6 +105,11 @@ class LeasedScheduler(Scheduler):
             log.info(
                 "joining crawl %s: %d queued, %d in flight", crawl_id, state.queued, state.in_flight
             )
+        # Scrapy's engine looks for new work (and for the end of the crawl) every 5 s when it
+        # is idle; with a shared queue new work appears any moment, so look more often.
+        engine = self.crawler.engine
+        if engine is not None and hasattr(engine, "_SLOT_HEARTBEAT_INTERVAL"):
+            engine._SLOT_HEARTBEAT_INTERVAL = self.poll_interval
         self.heartbeat()
         self._start_loop(self.tick, ACK_INTERVAL)
         self._start_loop(self.heartbeat, max(1.0, self.lease_ttl / 3))
