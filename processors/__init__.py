@@ -1,0 +1,1 @@
+"""Kafka consumers that store what the spiders publish: raw archiver and normalizer."""

@@ -1,0 +1,76 @@
+"""The two processor groups, assembled from settings.
+
+- ``archiver``: every envelope into MongoDB ``raw_items`` (consumer group ``sluice.archiver``);
+- ``normalizer``: validated rows into PostgreSQL (consumer group ``sluice.normalizer``).
+Both read ``sluice.raw.products`` and ``sluice.raw.quotes`` and dead-letter to ``sluice.dlq``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import redis
+
+from processors.archiver import ArchiveHandler, MongoSink
+from processors.dlq import DeadLetters
+from processors.normalizer import NormalizeHandler, PostgresSink
+from processors.runtime import Runtime
+from sluice.kafka.producer import make_producer
+from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
+from sluice.settings import Settings
+from sluice.storage import mongo, postgres, versions
+from sluice.storage.redis import client as redis_client
+
+log = logging.getLogger(__name__)
+
+GROUPS = ("archiver", "normalizer")
+TOPICS = [RAW_PRODUCTS.name, RAW_QUOTES.name]
+
+
+def consumer_group(name: str) -> str:
+    """The Kafka consumer group of a processor group."""
+    return f"sluice.{name}"
+
+
+def version_bumper(redis_url: str) -> Callable[[list[str]], None]:
+    """Bump data versions after a commit; Redis being away only delays cache freshness."""
+    server = redis_client(redis_url, retries=3)
+
+    def bump(entities: list[str]) -> None:
+        try:
+            versions.bump(server, entities)
+        except redis.RedisError as exc:
+            log.warning(
+                "could not bump data versions %s (%s); API caches expire by TTL", entities, exc
+            )
+
+    return bump
+
+
+def build(settings: Settings, group: str, **runtime_options: object) -> Runtime:
+    """The runtime of processor group ``group`` (``archiver`` or ``normalizer``)."""
+    dead_letters = DeadLetters(
+        make_producer(settings.kafka_bootstrap, **{"client.id": f"sluice-{group}-dlq"})
+    )
+    if group == "archiver":
+        database = urlsplit(settings.mongo_url).path.lstrip("/") or "sluice"
+        handler, sink = ArchiveHandler(), MongoSink(mongo.client(settings.mongo_url), database)
+    elif group == "normalizer":
+        handler = NormalizeHandler()
+        sink = PostgresSink(
+            lambda: postgres.connect(settings.postgres_writer_url, autocommit=True),
+            after_commit=version_bumper(settings.redis_url),
+        )
+    else:
+        raise ValueError(f"unknown processor group {group!r}; choose from {', '.join(GROUPS)}")
+    return Runtime(
+        bootstrap=settings.kafka_bootstrap,
+        group=consumer_group(group),
+        topics=TOPICS,
+        handler=handler,
+        sink=sink,
+        dead_letters=dead_letters,
+        **runtime_options,
+    )

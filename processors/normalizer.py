@@ -1,0 +1,216 @@
+"""The normalizer: validated, normalised rows into PostgreSQL.
+
+Each envelope is validated with the shared schemas (the ones the spiders validated with),
+normalised (decimal prices, upper-case ISO currencies, UTC timestamps) and upserted:
+``products`` (current state, newest observation wins), ``product_prices`` (a row only when
+price, currency or availability changed), ``quotes`` and ``crawl_runs``. Messages that are not
+JSON, not UTF-8, of an unknown schema or invalid are rejected with a reason; so is a row the
+database refuses for its data. Every statement is an idempotent upsert keyed by natural keys
+and observation times, so replaying any range of the topics changes no row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from confluent_kafka import Message
+from marshmallow import ValidationError
+
+from processors.base import Batch, Handler, Origin, Rejection, Sink, SinkUnavailable
+from processors.sql import normalizer as sql
+from sluice.schemas.envelope import ITEM_SCHEMAS, PRODUCT_SCHEMA, EnvelopeSchema
+from sluice.schemas.items import rejection_reason
+
+log = logging.getLogger(__name__)
+
+#: PostgreSQL error classes that mean "this data", not "this database": 22 data exception,
+#: 23 integrity constraint violation
+DATA_ERROR_CLASSES = ("22", "23")
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """One product observation, normalised."""
+
+    origin: Origin
+    crawl_id: str
+    spider: str
+    source: str
+    fetched_at: datetime
+    item: dict[str, Any]
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    """One quote observation, normalised."""
+
+    origin: Origin
+    crawl_id: str
+    spider: str
+    source: str
+    fetched_at: datetime
+    item: dict[str, Any]
+    payload: bytes
+
+
+class NormalizeHandler(Handler):
+    """Decode, validate and normalise one envelope."""
+
+    stage = "normalize"
+
+    def __init__(self) -> None:
+        self.envelope_schema = EnvelopeSchema()
+        self.item_schemas = {name: cls() for name, cls in ITEM_SCHEMAS.items()}
+
+    def handle(self, message: Message, batch: Batch) -> None:
+        origin = Origin.of(message)
+        payload = message.value() or b""
+
+        def reject(reason: str, error: str, crawl_id: str | None = None) -> None:
+            batch.rejections.append(
+                Rejection(origin, self.stage, reason, error[:2000], payload, crawl_id=crawl_id)
+            )
+
+        try:
+            envelope = json.loads(payload.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            reject("invalid_utf8", str(exc))
+            return
+        except json.JSONDecodeError as exc:
+            reject("invalid_json", str(exc))
+            return
+        if not isinstance(envelope, dict):
+            reject("invalid_envelope", f"a JSON {type(envelope).__name__}, not an object")
+            return
+        crawl_id = envelope.get("crawl_id") if isinstance(envelope.get("crawl_id"), str) else None
+        if envelope.get("schema") not in self.item_schemas:
+            reject(
+                "unknown_schema",
+                f"schema {envelope.get('schema')!r} is not one of {sorted(self.item_schemas)}",
+                crawl_id,
+            )
+            return
+        try:
+            loaded = self.envelope_schema.load(envelope)
+        except ValidationError as exc:
+            reason = _reason(exc, self.item_schemas[envelope["schema"]])
+            reject(reason, json.dumps(exc.messages, default=str), crawl_id)
+            return
+        item_schema = self.item_schemas[loaded["schema"]]
+        item = item_schema.load(loaded["item"])
+        row_type = ProductRow if loaded["schema"] == PRODUCT_SCHEMA else QuoteRow
+        batch.records.append(
+            row_type(
+                origin=origin,
+                crawl_id=loaded["crawl_id"],
+                spider=loaded["spider"],
+                source=loaded["source"],
+                fetched_at=loaded["fetched_at"].astimezone(UTC),
+                item=item,
+                payload=payload,
+            )
+        )
+
+
+def _reason(error: ValidationError, item_schema) -> str:
+    messages = error.messages if isinstance(error.messages, dict) else {}
+    if set(messages) == {"item"} and isinstance(messages["item"], dict):
+        inner = ValidationError(messages["item"])
+        return "invalid_item/" + rejection_reason(inner, item_schema)
+    return "invalid_envelope/" + rejection_reason(error, EnvelopeSchema())
+
+
+class PostgresSink(Sink):
+    """Writes a batch in one transaction; isolates rows the database refuses."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection], after_commit=None) -> None:
+        self.connect = connect
+        self.conn: psycopg.Connection | None = None
+        self.bump_versions = after_commit
+
+    def _connection(self) -> psycopg.Connection:
+        if self.conn is None or self.conn.closed:
+            try:
+                self.conn = self.connect()
+            except psycopg.OperationalError as exc:
+                raise SinkUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+        return self.conn
+
+    def write(self, batch: Batch) -> None:
+        # The batch is changed only once everything is stored, so a retry starts afresh.
+        conn = self._connection()
+        refused: list[tuple[Any, str, str]] = []
+        try:
+            self._write_isolating(conn, list(batch.records), refused)
+            refused_rejections = [
+                Rejection(r.origin, "store", reason, error, r.payload, crawl_id=r.crawl_id)
+                for r, reason, error in refused
+            ]
+            rejections = batch.rejections + refused_rejections
+            with conn.transaction():
+                sql.insert_rejections(conn, rejections)
+                sql.refresh_crawl_runs(conn, _crawls(batch.records, rejections))
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._drop_connection()
+            raise SinkUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+        if refused:
+            refused_ids = {id(r) for r, _, _ in refused}
+            batch.records[:] = [r for r in batch.records if id(r) not in refused_ids]
+            batch.rejections.extend(refused_rejections)
+
+    def _write_isolating(self, conn: psycopg.Connection, records: list, refused: list) -> None:
+        """Write all records; on a data error, split the batch to find the rows at fault."""
+        if not records:
+            return
+        try:
+            with conn.transaction():
+                sql.upsert_products(conn, [r for r in records if isinstance(r, ProductRow)])
+                sql.upsert_quotes(conn, [r for r in records if isinstance(r, QuoteRow)])
+        except psycopg.Error as exc:
+            sqlstate = getattr(exc, "sqlstate", None) or ""
+            if not sqlstate.startswith(DATA_ERROR_CLASSES):
+                raise
+            if len(records) == 1:
+                refused.append((records[0], f"storage/{sqlstate}", str(exc).strip()[:2000]))
+                return
+            middle = len(records) // 2
+            self._write_isolating(conn, records[:middle], refused)
+            self._write_isolating(conn, records[middle:], refused)
+
+    def _drop_connection(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+    def after_commit(self, batch: Batch) -> None:
+        if self.bump_versions is not None:
+            kinds = {"products" for r in batch.records if isinstance(r, ProductRow)}
+            kinds |= {"quotes" for r in batch.records if isinstance(r, QuoteRow)}
+            self.bump_versions(sorted(kinds))
+
+    def close(self) -> None:
+        self._drop_connection()
+
+
+def _crawls(records: list, rejections: list[Rejection]) -> dict[str, dict[str, Any]]:
+    crawls: dict[str, dict[str, Any]] = {}
+    for r in records:
+        entry = crawls.setdefault(
+            r.crawl_id, {"spider": r.spider, "first": r.fetched_at, "last": r.fetched_at}
+        )
+        entry["first"] = min(entry["first"], r.fetched_at)
+        entry["last"] = max(entry["last"], r.fetched_at)
+    for rejection in rejections:
+        if rejection.crawl_id and rejection.crawl_id not in crawls:
+            now = datetime.now(UTC)
+            crawls[rejection.crawl_id] = {"spider": None, "first": now, "last": now}
+    return crawls

@@ -1,0 +1,1 @@
+"""The SQL the processors run, kept apart from the loop that runs it."""

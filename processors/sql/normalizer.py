@@ -1,0 +1,239 @@
+"""Set-based, idempotent upserts for the normalizer.
+
+A batch is copied into session-local staging tables and merged with one statement per table:
+the newest observation of a product wins, a price row is added only when price, currency or
+availability changed, and every statement is keyed so that a replay finds nothing to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+
+STAGE_PRODUCTS = """
+CREATE TEMP TABLE IF NOT EXISTS incoming_products (
+    source text, external_id text, name text, brand text, category text, price numeric,
+    currency text, availability text, rating numeric, review_count integer, image_url text,
+    url text, fetched_at timestamptz, crawl_id text
+) ON COMMIT DELETE ROWS
+"""
+PRODUCT_COLUMNS = (
+    "source, external_id, name, brand, category, price, currency, availability, rating, "
+    "review_count, image_url, url, fetched_at, crawl_id"
+)
+
+MERGE_PRODUCTS = """
+INSERT INTO products AS p (
+    source, external_id, name, brand, category, price, currency, availability, rating,
+    review_count, image_url, url, first_seen_at, last_seen_at, last_crawl_id, updated_at
+)
+SELECT DISTINCT ON (source, external_id)
+    source, external_id, name, brand, category, price, currency, availability, rating,
+    review_count, image_url, url,
+    min(fetched_at) OVER (PARTITION BY source, external_id), fetched_at, crawl_id, now()
+FROM incoming_products
+ORDER BY source, external_id, fetched_at DESC, crawl_id DESC
+ON CONFLICT (source, external_id) DO UPDATE SET
+    name = EXCLUDED.name, brand = EXCLUDED.brand, category = EXCLUDED.category,
+    price = EXCLUDED.price, currency = EXCLUDED.currency, availability = EXCLUDED.availability,
+    rating = EXCLUDED.rating, review_count = EXCLUDED.review_count,
+    image_url = EXCLUDED.image_url, url = EXCLUDED.url,
+    first_seen_at = LEAST(p.first_seen_at, EXCLUDED.first_seen_at),
+    last_seen_at = EXCLUDED.last_seen_at, last_crawl_id = EXCLUDED.last_crawl_id,
+    updated_at = now()
+WHERE p.last_seen_at < EXCLUDED.last_seen_at
+"""
+
+# A price row per observation that differs from the one before it (in this batch, or stored).
+MERGE_PRICES = """
+WITH obs AS (
+    SELECT DISTINCT ON (p.id, i.fetched_at)
+        p.id AS product_id, i.price, i.currency, i.availability, i.fetched_at, i.crawl_id
+    FROM incoming_products i
+    JOIN products p ON p.source = i.source AND p.external_id = i.external_id
+    ORDER BY p.id, i.fetched_at, i.crawl_id
+), seq AS (
+    SELECT o.*,
+        LAG(ROW(o.price, o.currency, o.availability)) OVER w AS before_in_batch,
+        ROW_NUMBER() OVER w AS n
+    FROM obs o
+    WINDOW w AS (PARTITION BY o.product_id ORDER BY o.fetched_at)
+)
+INSERT INTO product_prices (product_id, price, currency, availability, observed_at, crawl_id)
+SELECT s.product_id, s.price, s.currency, s.availability, s.fetched_at, s.crawl_id
+FROM seq s
+LEFT JOIN LATERAL (
+    SELECT pp.price, pp.currency, pp.availability
+    FROM product_prices pp
+    WHERE pp.product_id = s.product_id AND pp.observed_at < s.fetched_at
+    ORDER BY pp.observed_at DESC
+    LIMIT 1
+) stored ON true
+WHERE CASE WHEN s.n = 1
+    THEN stored.price IS NULL
+        OR ROW(stored.price, stored.currency::text, stored.availability)
+           IS DISTINCT FROM ROW(s.price, s.currency, s.availability)
+    ELSE s.before_in_batch IS DISTINCT FROM ROW(s.price, s.currency, s.availability)
+END
+ON CONFLICT (product_id, observed_at) DO NOTHING
+"""
+
+STAGE_QUOTES = """
+CREATE TEMP TABLE IF NOT EXISTS incoming_quotes (
+    symbol text, name text, exchange text, price numeric, currency text, change numeric,
+    change_pct numeric, volume bigint, as_of timestamptz, trade_date date, source text,
+    crawl_id text, fetched_at timestamptz
+) ON COMMIT DELETE ROWS
+"""
+QUOTE_COLUMNS = (
+    "symbol, name, exchange, price, currency, change, change_pct, volume, as_of, trade_date, "
+    "source, crawl_id, fetched_at"
+)
+MERGE_QUOTES = f"""
+INSERT INTO quotes AS q ({QUOTE_COLUMNS}, updated_at)
+SELECT DISTINCT ON (symbol, as_of) {QUOTE_COLUMNS}, now()
+FROM incoming_quotes
+ORDER BY symbol, as_of, fetched_at DESC, crawl_id DESC
+ON CONFLICT (symbol, as_of) DO UPDATE SET
+    name = EXCLUDED.name, exchange = EXCLUDED.exchange, price = EXCLUDED.price,
+    currency = EXCLUDED.currency, change = EXCLUDED.change, change_pct = EXCLUDED.change_pct,
+    volume = EXCLUDED.volume, trade_date = EXCLUDED.trade_date, source = EXCLUDED.source,
+    crawl_id = EXCLUDED.crawl_id, fetched_at = EXCLUDED.fetched_at, updated_at = now()
+WHERE q.fetched_at < EXCLUDED.fetched_at
+"""  # noqa: S608 - built from constants only
+
+INSERT_REJECTION = """
+INSERT INTO rejected_items
+    (topic, partition, "offset", message_key, crawl_id, stage, reason, error, payload)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (topic, partition, "offset") DO NOTHING
+"""
+
+UPSERT_CRAWL = """
+INSERT INTO crawl_runs (crawl_id, spider, status, started_at, updated_at)
+VALUES (%s, %s, 'running', %s, now())
+ON CONFLICT (crawl_id) DO UPDATE SET
+    spider = COALESCE(crawl_runs.spider, EXCLUDED.spider),
+    started_at = LEAST(crawl_runs.started_at, EXCLUDED.started_at)
+WHERE crawl_runs.spider IS DISTINCT FROM COALESCE(crawl_runs.spider, EXCLUDED.spider)
+   OR crawl_runs.started_at IS DISTINCT FROM LEAST(crawl_runs.started_at, EXCLUDED.started_at)
+"""
+REFRESH_CRAWL_COUNTS = """
+WITH counts AS (
+    SELECT (SELECT count(*) FROM products WHERE last_crawl_id = %(c)s)
+         + (SELECT count(*) FROM quotes WHERE crawl_id = %(c)s) AS stored,
+           (SELECT count(*) FROM rejected_items WHERE crawl_id = %(c)s) AS rejected
+)
+UPDATE crawl_runs r SET items_stored = counts.stored, items_rejected = counts.rejected,
+    updated_at = now()
+FROM counts
+WHERE r.crawl_id = %(c)s
+  AND (r.items_stored, r.items_rejected) IS DISTINCT FROM (counts.stored, counts.rejected)
+"""
+
+
+def _copy(
+    conn: psycopg.Connection, table: str, columns: str, rows: Iterable[Sequence[Any]]
+) -> None:
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def upsert_products(conn: psycopg.Connection, rows: list) -> None:
+    """Merge product observations into ``products`` and ``product_prices``."""
+    if not rows:
+        return
+    conn.execute(STAGE_PRODUCTS)
+    _copy(
+        conn,
+        "incoming_products",
+        PRODUCT_COLUMNS,
+        (
+            (
+                r.source,
+                i["external_id"],
+                i["name"],
+                i.get("brand"),
+                i.get("category"),
+                i["price"],
+                i["currency"],
+                i.get("availability"),
+                i.get("rating"),
+                i.get("review_count"),
+                i.get("image_url"),
+                i["url"],
+                r.fetched_at,
+                r.crawl_id,
+            )
+            for r in rows
+            for i in (r.item,)
+        ),
+    )
+    conn.execute(MERGE_PRODUCTS)
+    conn.execute(MERGE_PRICES)
+
+
+def upsert_quotes(conn: psycopg.Connection, rows: list) -> None:
+    """Merge quote observations into ``quotes``."""
+    if not rows:
+        return
+    conn.execute(STAGE_QUOTES)
+    _copy(
+        conn,
+        "incoming_quotes",
+        QUOTE_COLUMNS,
+        (
+            (
+                i["symbol"],
+                i.get("name"),
+                i.get("exchange"),
+                i["price"],
+                i["currency"],
+                i.get("change"),
+                i.get("change_pct"),
+                i.get("volume"),
+                i["as_of"],
+                i["trade_date"],
+                r.source,
+                r.crawl_id,
+                r.fetched_at,
+            )
+            for r in rows
+            for i in (r.item,)
+        ),
+    )
+    conn.execute(MERGE_QUOTES)
+
+
+def insert_rejections(conn: psycopg.Connection, rejections: list) -> None:
+    """Record rejected messages once per (topic, partition, offset)."""
+    if not rejections:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            INSERT_REJECTION,
+            [
+                (
+                    r.origin.topic,
+                    r.origin.partition,
+                    r.origin.offset,
+                    (r.origin.key or b"").decode("utf-8", "replace"),
+                    r.crawl_id,
+                    r.stage,
+                    r.reason,
+                    r.error,
+                    r.payload,
+                )
+                for r in rejections
+            ],
+        )
+
+
+def refresh_crawl_runs(conn: psycopg.Connection, crawls: dict[str, dict[str, Any]]) -> None:
+    """Make sure each crawl has a run row, and refresh its stored and rejected counts."""
+    for crawl_id, info in sorted(crawls.items()):
+        conn.execute(UPSERT_CRAWL, (crawl_id, info.get("spider"), info["first"]))
+        conn.execute(REFRESH_CRAWL_COUNTS, {"c": crawl_id})
