@@ -9,6 +9,7 @@ import click
 from sluice import __version__
 from sluice.cli.crawl import crawl
 from sluice.cli.demo_site import demo_site
+from sluice.cli.dlq import dlq
 from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
 from sluice.cli.stack import stack
@@ -35,6 +36,7 @@ cli.add_command(stack)
 cli.add_command(crawl)
 cli.add_command(demo_site)
 cli.add_command(process)
+cli.add_command(dlq)
 cli.add_command(up)
 cli.add_command(down)
 cli.add_command(status)
