@@ -49,8 +49,18 @@ def version_bumper(redis_url: str) -> Callable[[list[str]], None]:
     return bump
 
 
-def build(settings: Settings, group: str, **runtime_options: object) -> Runtime:
-    """The runtime of processor group ``group`` (``archiver`` or ``normalizer``)."""
+def build(
+    settings: Settings,
+    group: str,
+    topics: list[str] | None = None,
+    consumer_group_id: str | None = None,
+    **runtime_options: object,
+) -> Runtime:
+    """The runtime of processor group ``group`` (``archiver`` or ``normalizer``).
+
+    ``topics`` and ``consumer_group_id`` replace the defaults, e.g. to rebuild from a copy of
+    a topic under a fresh group.
+    """
     dead_letters = DeadLetters(
         make_producer(settings.kafka_bootstrap, **{"client.id": f"sluice-{group}-dlq"})
     )
@@ -67,8 +77,8 @@ def build(settings: Settings, group: str, **runtime_options: object) -> Runtime:
         raise ValueError(f"unknown processor group {group!r}; choose from {', '.join(GROUPS)}")
     return Runtime(
         bootstrap=settings.kafka_bootstrap,
-        group=consumer_group(group),
-        topics=TOPICS,
+        group=consumer_group_id or consumer_group(group),
+        topics=topics or TOPICS,
         handler=handler,
         sink=sink,
         dead_letters=dead_letters,

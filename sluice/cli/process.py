@@ -23,6 +23,10 @@ from sluice.settings import Settings
 @click.option("--until-idle", is_flag=True, help="Stop when caught up and idle for --idle-seconds.")
 @click.option("--idle-seconds", default=5.0, show_default=True)
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--topic", "topics", multiple=True, help="Topic to read (default: the raw topics).")
+@click.option(
+    "--consumer-group", help="Kafka consumer group id (default: sluice.<group>); one group only."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
 @click.pass_obj
 def process(
@@ -31,12 +35,26 @@ def process(
     until_idle: bool,
     idle_seconds: float,
     batch_size: int,
+    topics: tuple[str, ...],
+    consumer_group: str | None,
     as_json: bool,
 ) -> None:
     """Consume the raw topics into MongoDB and PostgreSQL until stopped (or idle)."""
     from processors.app import GROUPS, build
 
-    runtimes = {name: build(settings, name, batch_size=batch_size) for name in groups or GROUPS}
+    selected = groups or GROUPS
+    if consumer_group and len(selected) != 1:
+        raise click.UsageError("--consumer-group needs exactly one --group")
+    runtimes = {
+        name: build(
+            settings,
+            name,
+            topics=list(topics) or None,
+            consumer_group_id=consumer_group,
+            batch_size=batch_size,
+        )
+        for name in selected
+    }
     results: dict[str, object] = {}
     errors: dict[str, str] = {}
 
