@@ -66,7 +66,10 @@ def build(
     )
     if group == "archiver":
         database = urlsplit(settings.mongo_url).path.lstrip("/") or "sluice"
-        handler, sink = ArchiveHandler(), MongoSink(mongo.client(settings.mongo_url), database)
+        handler, sink = (
+            ArchiveHandler(),
+            MongoSink(mongo.client(settings.mongo_url, timeout=60), database),
+        )
     elif group == "normalizer":
         handler = NormalizeHandler()
         sink = PostgresSink(

@@ -24,8 +24,8 @@ from marshmallow import ValidationError
 
 from processors.base import Batch, Handler, Origin, Rejection, Sink, SinkUnavailable
 from processors.sql import normalizer as sql
-from sluice.schemas.envelope import ITEM_SCHEMAS, PRODUCT_SCHEMA, EnvelopeSchema
-from sluice.schemas.items import rejection_reason
+from sluice.schemas.envelope import ITEM_SCHEMAS, EnvelopeSchema
+from sluice.schemas.items import ProductItemSchema, rejection_reason
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,8 @@ class NormalizeHandler(Handler):
             return
         item_schema = self.item_schemas[loaded["schema"]]
         item = item_schema.load(loaded["item"])
-        row_type = ProductRow if loaded["schema"] == PRODUCT_SCHEMA else QuoteRow
+        # The kind of row follows the item schema, so a new schema version of a kind works.
+        row_type = ProductRow if isinstance(item_schema, ProductItemSchema) else QuoteRow
         batch.records.append(
             row_type(
                 origin=origin,

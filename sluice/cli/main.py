@@ -10,6 +10,7 @@ from sluice import __version__
 from sluice.cli.crawl import crawl
 from sluice.cli.demo_site import demo_site
 from sluice.cli.dlq import dlq
+from sluice.cli.migrate import migrate
 from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
 from sluice.cli.stack import stack
@@ -37,6 +38,7 @@ cli.add_command(crawl)
 cli.add_command(demo_site)
 cli.add_command(process)
 cli.add_command(dlq)
+cli.add_command(migrate)
 cli.add_command(up)
 cli.add_command(down)
 cli.add_command(status)

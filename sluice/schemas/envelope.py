@@ -23,10 +23,16 @@ ITEM_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
+def _known_schema(name: str) -> None:
+    # Looked up at validation time, so a schema registered later (a new version) is known.
+    if name not in ITEM_SCHEMAS:
+        raise ValidationError(f"must be one of: {', '.join(sorted(ITEM_SCHEMAS))}")
+
+
 class EnvelopeSchema(Schema):
     """The envelope around one item; validating it validates the item by its schema."""
 
-    schema = fields.String(required=True, validate=validate.OneOf(list(ITEM_SCHEMAS)))
+    schema = fields.String(required=True, validate=lambda name: _known_schema(name))
     crawl_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     spider = fields.String(required=True, validate=validate.Length(min=1, max=100))
     source = fields.String(required=True, validate=validate.Length(min=1, max=300))

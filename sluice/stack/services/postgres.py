@@ -238,6 +238,11 @@ class Postgres(Service):
         ]
         for statement in statements:
             conn.execute(sql.SQL(statement).format(owner=owner, writer=writer, reader=reader))
+        # The migration history is the owner's alone, although it lives among the tables.
+        if conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone()[0]:
+            conn.execute(
+                sql.SQL("REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {}").format(writer)
+            )
 
     # -- helpers ---------------------------------------------------------------------------
     def _as_server_user(self, argv: list[str]) -> list[str]:

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from sluice.crawl import runner
-from sluice.stack.services.base import NotReady
 from tests.support.crawling import DEMO_DAY, TopicReader, crawl_status, wait_for
+from tests.support.processing import answers
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka]
 
@@ -65,7 +65,7 @@ def test_redis_restarted_mid_crawl_is_ridden_out(stack, settings, demo, catalog,
     assert worker.poll() is None, "the worker died while Redis was down"
     stack.supervisor.start("redis")
     redis_service = next(s for s in stack.services if s.name == "redis")
-    wait_for(lambda: _answers(redis_service), 30, what="Redis to come back")
+    wait_for(lambda: answers(redis_service), 30, what="Redis to come back")
 
     assert worker.wait(300) == 0, (tmp_path / "worker.log").read_text()[-3000:]
     status = crawl_status(settings, seeded.crawl_id)
@@ -73,14 +73,6 @@ def test_redis_restarted_mid_crawl_is_ridden_out(stack, settings, demo, catalog,
     expected = catalog.expected_public_products(DEMO_DAY, base_url=demo.base)
     assert published_ids(reader, seeded.crawl_id) == set(expected)
     reader.close()
-
-
-def _answers(service) -> bool:
-    try:
-        service.check_ready()
-    except NotReady:
-        return False
-    return True
 
 
 def test_an_unreachable_kafka_fails_the_crawl_loudly_and_keeps_its_requests(

@@ -1,0 +1,1 @@
+"""Database schema management: PostgreSQL migrations (``sql/``) and MongoDB indexes."""

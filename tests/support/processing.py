@@ -1,0 +1,87 @@
+"""Helpers for processor tests: envelopes as the spiders publish them, and publishing them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import Producer
+
+from sluice.stack.services.base import NotReady, Service
+
+
+def publish(settings, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Produce (key, value) pairs and wait until Kafka has them all."""
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "enable.idempotence": True,
+            "message.max.bytes": 8 * 1024 * 1024,
+        }
+    )
+    for key, value in messages:
+        producer.produce(topic, key=key, value=value)
+    assert producer.flush(30) == 0
+
+
+def product(source: str, sku: str, price: str, day: int, crawl_id: str, **item) -> tuple:
+    """A product envelope as the ecommerce spider publishes it."""
+    fetched = datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(days=day)
+    envelope = {
+        "schema": "product/1",
+        "crawl_id": crawl_id,
+        "spider": "ecommerce",
+        "source": source,
+        "url": f"http://{source}/p/{sku}",
+        "fetched_at": fetched.isoformat(),
+        "item": {
+            "external_id": sku,
+            "name": f"Product {sku}",
+            "brand": "Acme",
+            "category": "tools",
+            "price": price,
+            "currency": "USD",
+            "availability": "in_stock",
+            "rating": 4.0,
+            "review_count": 3,
+            "image_url": None,
+            "url": f"http://{source}/p/{sku}",
+            **item,
+        },
+    }
+    return f"{source}:{sku}".encode(), json.dumps(envelope).encode()
+
+
+def quote(symbol: str, price: str, day: int, crawl_id: str) -> tuple:
+    """A quote envelope as the finance spider publishes it."""
+    as_of = datetime(2026, 11, 1, 21, tzinfo=UTC) + timedelta(days=day)
+    envelope = {
+        "schema": "quote/1",
+        "crawl_id": crawl_id,
+        "spider": "finance",
+        "source": "market.localhost",
+        "url": "http://market.localhost/quotes",
+        "fetched_at": (as_of + timedelta(hours=1)).isoformat(),
+        "item": {
+            "symbol": symbol,
+            "name": symbol,
+            "exchange": "NYSE",
+            "price": price,
+            "currency": "USD",
+            "change": "0.10",
+            "change_pct": "0.50",
+            "volume": 100,
+            "as_of": as_of.isoformat(),
+            "trade_date": as_of.date().isoformat(),
+        },
+    }
+    return symbol.encode(), json.dumps(envelope).encode()
+
+
+def answers(service: Service) -> bool:
+    """True when a stack service answers its readiness check."""
+    try:
+        service.check_ready()
+    except NotReady:
+        return False
+    return True
