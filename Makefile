@@ -30,7 +30,7 @@ down: ## Stop the platform
 status: venv ## Show what runs and whether it answers
 	@$(BIN)/sluice status
 
-demo: up ## Install what is missing, start the stack, show where to look
+demo: up ## Install what is missing, start everything, crawl the demo sites, show the data
 	@scripts/demo
 
 test: deps venv ## Install what is missing, start the stack, run lint and the whole suite

@@ -44,8 +44,36 @@ def print_summary(report: dict) -> None:
         f"  duplicates {report['duplicates_filtered']} filtered; retries {report['retries']}"
     )
     click.echo(f"  duration   {report['duration_s']}s")
+    processed = report.get("processed")
+    if processed and processed.get("ok"):
+        click.echo(f"  processed  stored in MongoDB and PostgreSQL {processed['waited_s']}s later")
     for problem in report["problems"]:
         click.echo(f"  problem:   {problem}", err=True)
+
+
+def wait_until_processed(settings: Settings, quiet: bool, timeout: float = 900.0) -> dict:
+    """Wait until both processor groups have committed everything on the raw topics."""
+    from processors.app import GROUPS, TOPICS, consumer_group
+    from sluice.kafka.lag import group_lag
+
+    began = time.monotonic()
+    last_line = 0.0
+    while True:
+        lags = {g: group_lag(settings.kafka_bootstrap, consumer_group(g), TOPICS) for g in GROUPS}
+        elapsed = time.monotonic() - began
+        if not any(lags.values()):
+            return {"ok": True, "waited_s": round(elapsed, 1)}
+        if elapsed > timeout:
+            return {
+                "ok": False,
+                "lag": lags,
+                "problem": f"processors still behind after {timeout:.0f}s (lag {lags}); "
+                "are they running? `sluice status`, or start them with `sluice process`",
+            }
+        if not quiet and elapsed - last_line >= 5:
+            last_line = elapsed
+            click.echo(f"waiting for the processors: lag {lags}", err=True)
+        time.sleep(1.0)
 
 
 @click.command("crawl")
@@ -125,13 +153,11 @@ def crawl(
     if interrupted:
         report["ok"] = False
         report["problems"].insert(0, "interrupted; the crawl can be resumed by starting workers")
-    if wait_processed:
-        report["processed"] = "not waited: Sluice has no processors yet"
-        if not as_json:
-            click.echo(
-                "--wait-processed: no processors are part of Sluice yet; nothing to wait for",
-                err=True,
-            )
+    if wait_processed and report["ok"]:
+        report["processed"] = wait_until_processed(settings, as_json)
+        if not report["processed"]["ok"]:
+            report["ok"] = False
+            report["problems"].append(report["processed"]["problem"])
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

@@ -76,5 +76,14 @@ def _mongo(settings: Settings, dry_run: bool) -> None:
 @click.pass_obj
 def migrate(settings: Settings, dry_run: bool) -> None:
     """Apply pending PostgreSQL migrations (sql/) and create missing MongoDB indexes."""
-    _postgres(settings, dry_run)
-    _mongo(settings, dry_run)
+    if dry_run:
+        _postgres(settings, dry_run=True)
+        _mongo(settings, dry_run=True)
+    else:
+        migrate_command(settings)
+
+
+def migrate_command(settings: Settings) -> None:
+    """Apply migrations and indexes (the step `sluice up` runs before the processors start)."""
+    _postgres(settings, dry_run=False)
+    _mongo(settings, dry_run=False)

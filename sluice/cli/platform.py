@@ -1,13 +1,14 @@
 """``sluice up / down / status``: the whole platform.
 
-Today the platform is the data stack and the demo sites; Airflow, the processors, spider
-workers and the API join the same supervisor as they are built.
+Today the platform is the data stack, the database migrations, the processors and the demo
+sites; Airflow, spider workers and the API join the same supervisor as they are built.
 """
 
 from __future__ import annotations
 
 import click
 
+from sluice.cli.migrate import migrate_command
 from sluice.cli.stack import down_command, status_command, up_command
 from sluice.settings import Settings
 
@@ -16,6 +17,9 @@ from sluice.settings import Settings
 @click.pass_obj
 def up(settings: Settings) -> None:
     """Start the whole platform and wait until every part is healthy."""
+    # Processors need the schema: data services first, then migrations, then the rest.
+    up_command(settings, (), platform=False, table=False)
+    migrate_command(settings)
     up_command(settings, (), platform=True)
 
 

@@ -46,12 +46,17 @@ def print_status(rows: list[ServiceStatus], as_json: bool) -> None:
         )
 
 
-def up_command(settings: Settings, services: tuple[str, ...], platform: bool = False) -> None:
-    """Shared body of `sluice up` and `sluice stack up`."""
+def up_command(
+    settings: Settings, services: tuple[str, ...], platform: bool = False, table: bool = True
+) -> None:
+    """Shared body of `sluice up` and `sluice stack up` (``table``: print the status table)."""
     begun = time.monotonic()
     rows = run_stack(settings, lambda s: s.up(services), platform)
-    print_status(rows, as_json=False)
-    click.echo(f"ready in {time.monotonic() - begun:.1f}s; data and logs in {settings.stack_dir}")
+    if table:
+        print_status(rows, as_json=False)
+        click.echo(
+            f"ready in {time.monotonic() - begun:.1f}s; data and logs in {settings.stack_dir}"
+        )
 
 
 def status_command(

@@ -201,5 +201,12 @@ class Stack:
         return rows
 
     def log_files(self, names: Iterable[str] | None = None) -> list:
-        """The log file of each selected service."""
-        return [s.log_file for s in self.select(names)]
+        """The log file of each named service (any program the supervisor runs)."""
+        wanted = list(names or [])
+        known = {s.name: s for s in self.programs}
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            raise StackError(
+                ", ".join(unknown), "no such service", f"choose from {', '.join(known)}"
+            )
+        return [s.log_file for s in self.programs if not wanted or s.name in wanted]

@@ -9,6 +9,7 @@ from sluice.stack.services.demo_site import DemoSite
 from sluice.stack.services.ferretdb import FerretDB
 from sluice.stack.services.kafka import Kafka
 from sluice.stack.services.postgres import Postgres
+from sluice.stack.services.processor import Processor
 from sluice.stack.services.redis import Redis
 
 
@@ -19,4 +20,4 @@ def all_services(settings: Settings) -> list[Service]:
 
 def platform_services(settings: Settings) -> list[Service]:
     """The platform's own long-running services that `sluice up` adds to the data stack."""
-    return [DemoSite(settings)]
+    return [DemoSite(settings), Processor(settings, "archiver"), Processor(settings, "normalizer")]
