@@ -27,9 +27,12 @@ DUPLICATE_KEY = 11000
 
 
 def raw_document(message: Message) -> dict[str, Any]:
-    """The archived form of one message."""
-    value = message.value() or b""
-    origin = Origin.of(message)
+    """The archived form of one consumed message."""
+    return document_for(message.value() or b"", Origin.of(message))
+
+
+def document_for(value: bytes, origin: Origin) -> dict[str, Any]:
+    """The archived form of ``value`` read at ``origin``."""
     doc: dict[str, Any] = {
         "_id": hashlib.sha256(value).hexdigest(),
         "topic": origin.topic,
