@@ -25,6 +25,7 @@ from marshmallow import ValidationError
 from processors.base import Batch, Handler, Origin, Rejection, Sink, SinkUnavailable
 from processors.sql import normalizer as sql
 from sluice.schemas.envelope import ITEM_SCHEMAS, EnvelopeSchema
+from sluice.schemas.envelope import item_schema as envelope_item_schema
 from sluice.schemas.items import ProductItemSchema, rejection_reason
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ class NormalizeHandler(Handler):
 
     def __init__(self) -> None:
         self.envelope_schema = EnvelopeSchema()
-        self.item_schemas = {name: cls() for name, cls in ITEM_SCHEMAS.items()}
 
     def handle(self, message: Message, batch: Batch) -> None:
         origin = Origin.of(message)
@@ -90,20 +90,20 @@ class NormalizeHandler(Handler):
             reject("invalid_envelope", f"a JSON {type(envelope).__name__}, not an object")
             return
         crawl_id = envelope.get("crawl_id") if isinstance(envelope.get("crawl_id"), str) else None
-        if envelope.get("schema") not in self.item_schemas:
+        if envelope.get("schema") not in ITEM_SCHEMAS:
             reject(
                 "unknown_schema",
-                f"schema {envelope.get('schema')!r} is not one of {sorted(self.item_schemas)}",
+                f"schema {envelope.get('schema')!r} is not one of {sorted(ITEM_SCHEMAS)}",
                 crawl_id,
             )
             return
         try:
             loaded = self.envelope_schema.load(envelope)
         except ValidationError as exc:
-            reason = _reason(exc, self.item_schemas[envelope["schema"]])
+            reason = _reason(exc, envelope_item_schema(envelope["schema"]))
             reject(reason, json.dumps(exc.messages, default=str), crawl_id)
             return
-        item_schema = self.item_schemas[loaded["schema"]]
+        item_schema = envelope_item_schema(loaded["schema"])
         item = item_schema.load(loaded["item"])
         # The kind of row follows the item schema, so a new schema version of a kind works.
         row_type = ProductRow if isinstance(item_schema, ProductItemSchema) else QuoteRow

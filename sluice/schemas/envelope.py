@@ -42,12 +42,24 @@ class EnvelopeSchema(Schema):
 
     @validates_schema
     def _item_matches_schema(self, data: dict[str, Any], **_: object) -> None:
-        item_schema = ITEM_SCHEMAS.get(data.get("schema", ""))
-        if item_schema is None:
+        if data.get("schema") not in ITEM_SCHEMAS:
             return
-        errors = item_schema().validate(data.get("item") or {})
+        errors = item_schema(data["schema"]).validate(data.get("item") or {})
         if errors:
             raise ValidationError({"item": errors})
+
+
+def item_schema(name: str) -> Schema:
+    """The (shared) schema instance that validates items of schema ``name``."""
+    # One instance per schema class: building a marshmallow schema costs more than using it.
+    cls = ITEM_SCHEMAS[name]
+    instance = _INSTANCES.get(cls)
+    if instance is None:
+        instance = _INSTANCES[cls] = cls()
+    return instance
+
+
+_INSTANCES: dict[type[Schema], Schema] = {}
 
 
 def natural_key(schema: str, source: str, item: dict[str, Any]) -> str:
