@@ -1,0 +1,99 @@
+"""Processors killed with SIGKILL: nothing lost, nothing duplicated."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from sluice.storage.postgres import connect
+from tests.support.crawling import wait_for
+from tests.support.processing import product, publish
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+def start_normalizer(settings, topic: str, group: str, *extra: str) -> subprocess.Popen:
+    """`sluice process --group normalizer` on ``topic`` as its own process."""
+    argv = [
+        sys.executable,
+        "-m",
+        "sluice",
+        "process",
+        "--group",
+        "normalizer",
+        "--topic",
+        topic,
+        "--consumer-group",
+        group,
+        "--batch-size",
+        "100",
+        *extra,
+    ]
+    return subprocess.Popen(
+        argv, cwd=settings.project_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def counts(settings, source: str) -> tuple[int, int]:
+    with connect(settings.postgres_reader_url) as conn:
+        products = conn.execute(
+            "SELECT count(*) FROM products WHERE source = %s", (source,)
+        ).fetchone()[0]
+        prices = conn.execute(
+            "SELECT count(*) FROM product_prices pp JOIN products p ON p.id = pp.product_id "
+            "WHERE p.source = %s",
+            (source,),
+        ).fetchone()[0]
+    return products, prices
+
+
+def test_a_normalizer_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
+    migrated, settings, scratch_topic, source
+):
+    crawl_id = f"test-{uuid.uuid4().hex[:8]}"
+    total = 3000
+    publish(
+        settings,
+        scratch_topic,
+        [product(source, f"SKU-{i}", "5.00", 0, crawl_id) for i in range(total)],
+    )
+    group = f"kill-{crawl_id}"
+    first = start_normalizer(settings, scratch_topic, group)
+    wait_for(lambda: counts(settings, source)[0] >= 300, 120, what="300 rows")
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert counts(settings, source)[0] < total, "killed after it had finished"
+
+    second = start_normalizer(settings, scratch_topic, group, "--until-idle", "--idle-seconds", "2")
+    output = second.communicate(timeout=300)[0].decode()
+    assert second.returncode == 0, output[-2000:]
+    assert counts(settings, source) == (total, total)
+
+
+def test_two_normalizers_share_the_partitions_and_one_finishes_when_the_other_dies(
+    migrated, settings, scratch_topic, source
+):
+    crawl_id = f"test-{uuid.uuid4().hex[:8]}"
+    total = 4000
+    publish(
+        settings,
+        scratch_topic,
+        [product(source, f"SKU-{i}", "7.00", 0, crawl_id) for i in range(total)],
+    )
+    group = f"pair-{crawl_id}"
+    survivor = start_normalizer(settings, scratch_topic, group)
+    victim = start_normalizer(settings, scratch_topic, group)
+    wait_for(lambda: counts(settings, source)[0] >= 400, 120, what="400 rows")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    # The survivor takes the dead member's partitions after the session timeout.
+    wait_for(lambda: counts(settings, source)[0] == total, 180, what=f"{total} rows")
+    survivor.send_signal(signal.SIGTERM)
+    output = survivor.communicate(timeout=60)[0].decode()
+    assert survivor.returncode == 0, output[-2000:]
+    assert "assigned" in output and "revoked" in output  # it did go through a rebalance
+    assert counts(settings, source) == (total, total)
