@@ -1,13 +1,58 @@
-"""Fixtures shared by every test layer."""
+"""Fixtures shared by every test layer.
+
+Integration and end-to-end tests talk to the real services that `sluice stack up` runs. The
+``stack`` fixture starts the stack itself (idempotent: seconds when it already runs); a stack
+that cannot start fails every test that needs it with the stack's own message, never skips.
+"""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sluice.settings import Settings, load_settings
+from sluice.stack.errors import StackError, StackErrors
+from sluice.stack.manager import Stack
+from sluice.stack.progress import Progress
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     """The settings a developer's `sluice` command would use (environment and .env)."""
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    """The running native stack of this checkout."""
+    running = Stack(settings, progress=Progress())
+    try:
+        running.up()
+    except (StackError, StackErrors) as exc:
+        pytest.fail(f"the native stack did not start:\n{exc.describe()}", pytrace=False)
+    yield running
+
+
+def _run_sluice(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    command = Path(sys.executable).with_name("sluice")
+    return subprocess.run(
+        [str(command), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def sluice_cli():
+    """Run the `sluice` command as a user would: ``sluice_cli("stack", "status")``."""
+    return _run_sluice
