@@ -36,8 +36,8 @@ DATA_ERROR_CLASSES = ("22", "23")
 
 
 @dataclass(frozen=True)
-class ProductRow:
-    """One product observation, normalised."""
+class Observation:
+    """One validated, normalised item and where it came from."""
 
     origin: Origin
     crawl_id: str
@@ -48,17 +48,12 @@ class ProductRow:
     payload: bytes
 
 
-@dataclass(frozen=True)
-class QuoteRow:
-    """One quote observation, normalised."""
+class ProductRow(Observation):
+    """A product observation (for ``products`` and ``product_prices``)."""
 
-    origin: Origin
-    crawl_id: str
-    spider: str
-    source: str
-    fetched_at: datetime
-    item: dict[str, Any]
-    payload: bytes
+
+class QuoteRow(Observation):
+    """A quote observation (for ``quotes``)."""
 
 
 class NormalizeHandler(Handler):

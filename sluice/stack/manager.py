@@ -48,16 +48,19 @@ class Stack:
         self.services = self.programs if platform else data
         self.supervisor = Supervisor(settings.stack_dir)
 
-    def select(self, names: Iterable[str] | None) -> list[Service]:
+    def select(
+        self, names: Iterable[str] | None, pool: list[Service] | None = None
+    ) -> list[Service]:
         """The services named (all when ``names`` is empty), in start order."""
+        candidates = self.services if pool is None else pool
         wanted = list(names or [])
-        known = {s.name: s for s in self.services}
+        known = {s.name: s for s in candidates}
         unknown = [n for n in wanted if n not in known]
         if unknown:
             raise StackError(
                 ", ".join(unknown), "no such service", f"choose from {', '.join(known)}"
             )
-        return [s for s in self.services if not wanted or s.name in wanted]
+        return [s for s in candidates if not wanted or s.name in wanted]
 
     # -- up --------------------------------------------------------------------------------
     def up(self, names: Iterable[str] | None = None) -> list[ServiceStatus]:
@@ -202,11 +205,4 @@ class Stack:
 
     def log_files(self, names: Iterable[str] | None = None) -> list:
         """The log file of each named service (any program the supervisor runs)."""
-        wanted = list(names or [])
-        known = {s.name: s for s in self.programs}
-        unknown = [n for n in wanted if n not in known]
-        if unknown:
-            raise StackError(
-                ", ".join(unknown), "no such service", f"choose from {', '.join(known)}"
-            )
-        return [s.log_file for s in self.programs if not wanted or s.name in wanted]
+        return [s.log_file for s in self.select(names, pool=self.programs)]
