@@ -18,8 +18,10 @@ from processors.redrive import redrive
 from sluice.kafka.producer import make_producer
 from sluice.schemas import envelope as envelope_module
 from sluice.schemas.items import ProductItemSchema
+from sluice.storage import versions
 from sluice.storage.mongo import client as mongo_client
 from sluice.storage.postgres import connect
+from sluice.storage.redis import client as redis_client
 from tests.support.crawling import wait_for
 from tests.support.processing import answers, product, publish, quote
 
@@ -131,8 +133,13 @@ def test_every_envelope_is_archived_once_and_every_valid_one_stored_once(
     dlq_starts = dlq_end_offsets(settings)
     publish(settings, scratch_topic, messages)
 
+    cache = redis_client(settings.redis_url)
+    versions_before = {e: versions.current(cache, e) for e in ("products", "quotes")}
     archived = run(settings, "archiver", scratch_topic)
     normalized = run(settings, "normalizer", scratch_topic)
+    # Each committed batch bumped the data version of what it stored, for the API's cache keys.
+    for entity in ("products", "quotes"):
+        assert versions.current(cache, entity) > versions_before[entity]
 
     assert archived.consumed == normalized.consumed == len(messages)
     # Stored under their content hash: identical bytes (from any topic) are one document.
