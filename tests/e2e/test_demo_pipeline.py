@@ -14,7 +14,7 @@ from demo.catalog import Catalog
 from processors.app import TOPICS, build
 from sluice.storage.mongo import client as mongo_client
 from sluice.storage.postgres import connect
-from tests.support.crawling import DEMO_DAY, TopicReader
+from tests.support.crawling import DEMO_DAY, crawl_demo_shop
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongo, pytest.mark.redis]
 
@@ -38,21 +38,8 @@ def test_a_demo_crawl_is_stored_exactly_once(stack, settings, demo, sluice_cli):
     groups = {g: f"e2e-{g}-{uuid.uuid4().hex[:8]}" for g in ("archiver", "normalizer")}
     for group_id in groups.values():
         commit_at_end(settings, group_id, TOPICS)
-    reader = TopicReader(settings)
-    crawl = sluice_cli(
-        "crawl",
-        "ecommerce",
-        "--start-url",
-        f"{demo.base}/shop/",
-        "--workers",
-        "2",
-        "--json",
-        timeout=600,
-    )
-    assert crawl.returncode == 0, crawl.stderr[-2000:]
-    crawl_id = json.loads(crawl.stdout)["crawl_id"]
-    published = reader.read("sluice.raw.products", crawl_id)
-    reader.close()
+    report, published = crawl_demo_shop(sluice_cli, settings, demo.base)
+    crawl_id = report["crawl_id"]
 
     for group, group_id in groups.items():
         runtime = build(settings, group, topics=TOPICS, consumer_group_id=group_id)

@@ -92,3 +92,23 @@ def wait_for(condition, timeout: float, interval: float = 0.5, what: str = "cond
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def crawl_demo_shop(sluice_cli, settings: Settings, base: str) -> tuple[dict, list]:
+    """A two-worker `sluice crawl` of the demo shop: its JSON report and what it published."""
+    reader = TopicReader(settings)
+    result = sluice_cli(
+        "crawl",
+        "ecommerce",
+        "--start-url",
+        f"{base}/shop/",
+        "--workers",
+        "2",
+        "--json",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    messages = reader.read("sluice.raw.products", report["crawl_id"])
+    reader.close()
+    return report, messages

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sluice.schemas.envelope import EnvelopeSchema
-from tests.support.crawling import DEMO_DAY, TopicReader
+from tests.support.crawling import DEMO_DAY, crawl_demo_shop
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka]
 
@@ -21,21 +20,7 @@ COMPARED = ("name", "brand", "category", "price", "currency", "availability", "r
 def shop_crawl(stack, settings, demo, sluice_cli):
     """One two-worker crawl of the demo shop, shared by the assertions below."""
     demo.reset()
-    reader = TopicReader(settings)
-    result = sluice_cli(
-        "crawl",
-        "ecommerce",
-        "--start-url",
-        f"{demo.base}/shop/",
-        "--workers",
-        "2",
-        "--json",
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout)
-    messages = reader.read("sluice.raw.products", report["crawl_id"])
-    reader.close()
+    report, messages = crawl_demo_shop(sluice_cli, settings, demo.base)
     log_dir = settings.stack_dir / "logs" / "crawls" / report["crawl_id"]
     return {"report": report, "messages": messages, "hits": demo.hits(), "logs": log_dir}
 
