@@ -17,6 +17,7 @@ import argparse
 import json
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Producer
@@ -32,8 +33,12 @@ from sluice.storage import mongo, postgres
 
 def envelopes(source: str, count: int) -> list[tuple[bytes, bytes]]:
     """``count`` product envelopes: count/4 products seen on four days, prices changing."""
+    return list(iter_envelopes(source, count))
+
+
+def iter_envelopes(source: str, count: int) -> Iterator[tuple[bytes, bytes]]:
+    """The envelopes of :func:`envelopes`, one at a time (for backlogs too big to hold)."""
     start = datetime(2026, 11, 1, 8, tzinfo=UTC)
-    out = []
     for n in range(count):
         sku, day = f"SKU-{n // 4:06d}", n % 4
         item = {
@@ -58,11 +63,10 @@ def envelopes(source: str, count: int) -> list[tuple[bytes, bytes]]:
             "fetched_at": (start + timedelta(days=day)).isoformat(),
             "item": item,
         }
-        out.append((f"{source}:{sku}".encode(), json.dumps(envelope).encode()))
-    return out
+        yield f"{source}:{sku}".encode(), json.dumps(envelope).encode()
 
 
-def fill(settings, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+def fill(settings, topic: str, messages: Iterable[tuple[bytes, bytes]]) -> None:
     """Create ``topic`` and produce every message into it."""
     ensure_topics(admin_client(settings.kafka_bootstrap), [TopicSpec(topic, partitions=6)])
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 import psycopg
@@ -19,6 +19,11 @@ def _connect(settings: Settings) -> psycopg.Connection:
         raise click.ClickException(
             f"PostgreSQL does not answer ({str(exc).strip()}); run `sluice stack up`"
         ) from exc
+
+
+def _utc(since: datetime | None) -> datetime | None:
+    """``--since`` is given in UTC; without a zone PostgreSQL would read it in its own."""
+    return since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
 
 
 @click.group()
@@ -45,7 +50,7 @@ def list_command(
     from processors.redrive import list_rejected
 
     with _connect(settings) as conn:
-        rows = list_rejected(conn, reason, since, pending, limit)
+        rows = list_rejected(conn, reason, _utc(since), pending, limit)
     if as_json:
         click.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -95,7 +100,7 @@ def redrive_command(
     producer = make_producer(settings.kafka_bootstrap, **{"client.id": "sluice-redrive"})
     with _connect(settings) as conn:
         try:
-            result = redrive(conn, producer, reason, since, limit)
+            result = redrive(conn, producer, reason, _utc(since), limit)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(
