@@ -191,10 +191,12 @@ class Postgres(Service):
                     "SELECT 1 FROM pg_roles WHERE rolname = %s", (role.name,)
                 ).fetchone()
                 verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+                # The owner restores backups into scratch databases to prove they restore.
+                createdb = sql.SQL("CREATEDB" if role is owner else "NOCREATEDB")
                 # Keep passwords in step with the settings, so editing .env is enough.
                 conn.execute(
-                    sql.SQL("{} {} LOGIN PASSWORD {}").format(
-                        verb, sql.Identifier(role.name), sql.Literal(role.password)
+                    sql.SQL("{} {} LOGIN {} PASSWORD {}").format(
+                        verb, sql.Identifier(role.name), createdb, sql.Literal(role.password)
                     )
                 )
             if not conn.execute(
