@@ -57,6 +57,10 @@ class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
     mongo_url: str = "mongodb://127.0.0.1:27017/sluice"
     airflow_url: str = "http://127.0.0.1:8080"
+    # Airflow's own metadata database (in the stack's PostgreSQL) and its UI/API login.
+    airflow_db_url: str = "postgresql://airflow:airflow@127.0.0.1:5432/airflow"
+    airflow_user: str = "admin"
+    airflow_password: str = "admin"  # noqa: S105 - the local default; .env.example says so
     api_url: str = "http://127.0.0.1:5000"
     demo_site_url: str = "http://127.0.0.1:8000"
     prometheus_url: str = "http://127.0.0.1:9090"
@@ -71,6 +75,8 @@ class Settings:
     # Crawling: the browser scrapy-playwright drives, and proxies to rotate (comma-separated).
     chromium: str = "/usr/bin/chromium"
     proxies: str = ""
+    # The spider worker pool: Scrapy processes it may run at once across every active crawl.
+    worker_slots: int = 4
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -78,7 +84,12 @@ class Settings:
         if not self.stack_dir.is_absolute():
             object.__setattr__(self, "stack_dir", self.project_dir / self.stack_dir)
         object.__setattr__(self, "cache_dir", self.cache_dir.expanduser())
-        for name in ("postgres_url", "postgres_writer_url", "postgres_reader_url"):
+        for name in (
+            "postgres_url",
+            "postgres_writer_url",
+            "postgres_reader_url",
+            "airflow_db_url",
+        ):
             _url(name, getattr(self, name), ("postgresql", "postgres"))
         _url("redis_url", self.redis_url, ("redis",))
         _url("mongo_url", self.mongo_url, ("mongodb",))
@@ -90,6 +101,8 @@ class Settings:
             raise SettingsError(
                 f"{ENV_PREFIX}KAFKA_CONTROLLER_PORT={self.kafka_controller_port} is not a port"
             )
+        if self.worker_slots < 1:
+            raise SettingsError(f"{ENV_PREFIX}WORKER_SLOTS={self.worker_slots} must be at least 1")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={self.log_level!r} is not a log level")
 

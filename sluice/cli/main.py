@@ -7,6 +7,7 @@ import logging
 import click
 
 from sluice import __version__
+from sluice.cli.airflow import airflow
 from sluice.cli.crawl import crawl
 from sluice.cli.demo_site import demo_site
 from sluice.cli.dlq import dlq
@@ -14,6 +15,7 @@ from sluice.cli.migrate import migrate
 from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
 from sluice.cli.stack import stack
+from sluice.cli.worker import worker
 from sluice.settings import SettingsError, load_settings
 
 
@@ -34,6 +36,7 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(stack)
+cli.add_command(airflow)
 cli.add_command(crawl)
 cli.add_command(demo_site)
 cli.add_command(process)
@@ -42,3 +45,4 @@ cli.add_command(migrate)
 cli.add_command(up)
 cli.add_command(down)
 cli.add_command(status)
+cli.add_command(worker)

@@ -33,15 +33,16 @@ def print_status(rows: list[ServiceStatus], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([row.__dict__ for row in rows], indent=2))
         return
+    width = max([len("SERVICE"), *(len(row.name) for row in rows)])
     click.echo(
-        f"{'SERVICE':<10} {'STATE':<12} {'HEALTH':<8} {'ADDRESS':<24} {'PID':>7} "
+        f"{'SERVICE':<{width}} {'STATE':<12} {'HEALTH':<8} {'ADDRESS':<24} {'PID':>7} "
         f"{'UPTIME':>8}  DETAIL"
     )
     for row in rows:
         health = "healthy" if row.healthy else "DOWN"
         uptime = f"{row.uptime:.0f}s" if row.pid else "-"
         click.echo(
-            f"{row.name:<10} {row.state:<12} {health:<8} {row.address:<24} "
+            f"{row.name:<{width}} {row.state:<12} {health:<8} {row.address:<24} "
             f"{row.pid or '-':>7} {uptime:>8}  {row.detail}"
         )
 

@@ -123,3 +123,35 @@ def status(server: redis.Redis, keys: CrawlKeys) -> CrawlStatus:
         stats={text(k): int(v) for k, v in stats.items()},
         meta=meta,
     )
+
+
+#: crawls waiting for the worker pool (`sluice worker`): crawl id -> workers wanted
+DISPATCH = "sluice:crawls:dispatch"
+
+
+def dispatch(server: redis.Redis, crawl_id: str, workers: int) -> None:
+    """Hand a seeded crawl to the worker pool, which starts ``workers`` processes for it."""
+    if workers < 1:
+        raise ValueError(f"a crawl needs at least one worker, not {workers}")
+    server.zadd(DISPATCH, {crawl_id: workers})
+
+
+def dispatched(server: redis.Redis) -> dict[str, int]:
+    """Crawls handed to the pool and not yet released: crawl id -> workers wanted."""
+    return {
+        (k.decode() if isinstance(k, bytes) else k): int(v)
+        for k, v in server.zrange(DISPATCH, 0, -1, withscores=True)
+    }
+
+
+def release(server: redis.Redis, crawl_id: str) -> None:
+    """Take a crawl off the pool's list (it is done, or was cancelled)."""
+    server.zrem(DISPATCH, crawl_id)
+
+
+def purge_queue(server: redis.Redis, keys: CrawlKeys) -> int:
+    """Drop what is still queued (a crawl stopped at its page limit); returns how many."""
+    pipe = server.pipeline(transaction=True)
+    pipe.zcard(keys.queue)
+    pipe.delete(keys.queue)
+    return int(pipe.execute()[0])

@@ -23,7 +23,7 @@ class Progress:
     def say(self, service: str, message: str) -> None:
         """Print one progress line."""
         elapsed = time.monotonic() - self.started
-        self.stream.write(f"[{elapsed:6.1f}s] {service:<9} {message}\n")
+        self.stream.write(f"[{elapsed:6.1f}s] {service:<12} {message}\n")
         self.stream.flush()
 
     def run(

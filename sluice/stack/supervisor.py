@@ -171,11 +171,16 @@ class Supervisor:
     def _apply_config_changes(self) -> None:
         # The same steps as `supervisorctl update`: changed programs restart with new settings.
         added, changed, removed = self.rpc.reloadConfig()[0]
+        running = {n for n, st in self.states().items() if st.state == "RUNNING"}
         for name in removed + changed:
             self.stop(name)
             self.rpc.removeProcessGroup(name)
         for name in added + changed:
             self.rpc.addProcessGroup(name)
+        # A changed program that was running keeps running, whoever asked for the change.
+        for name in changed:
+            if name in running:
+                self.start(name)
 
     def states(self) -> dict[str, ProcessState]:
         """Every program's state (empty when supervisord is not running)."""

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from sluice.airflow_local import COMPONENTS
 from sluice.settings import Settings
+from sluice.stack.services.airflow import AirflowComponent
 from sluice.stack.services.base import Service
 from sluice.stack.services.demo_site import DemoSite
 from sluice.stack.services.ferretdb import FerretDB
@@ -11,6 +13,7 @@ from sluice.stack.services.kafka import Kafka
 from sluice.stack.services.postgres import Postgres
 from sluice.stack.services.processor import Processor
 from sluice.stack.services.redis import Redis
+from sluice.stack.services.worker_pool import WorkerPoolService
 
 
 def all_services(settings: Settings) -> list[Service]:
@@ -20,4 +23,10 @@ def all_services(settings: Settings) -> list[Service]:
 
 def platform_services(settings: Settings) -> list[Service]:
     """The platform's own long-running services that `sluice up` adds to the data stack."""
-    return [DemoSite(settings), Processor(settings, "archiver"), Processor(settings, "normalizer")]
+    return [
+        DemoSite(settings),
+        Processor(settings, "archiver"),
+        Processor(settings, "normalizer"),
+        WorkerPoolService(settings),
+        *(AirflowComponent(settings, component) for component in COMPONENTS),
+    ]

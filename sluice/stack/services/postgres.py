@@ -49,6 +49,8 @@ class Postgres(Service):
         self.owner = PgRole(settings.postgres_url)
         self.writer = PgRole(settings.postgres_writer_url)
         self.reader = PgRole(settings.postgres_reader_url)
+        # Airflow keeps its metadata in a database of its own, owned by a role of its own.
+        self.airflow = PgRole(settings.airflow_db_url)
 
     # -- addresses -------------------------------------------------------------------------
     def listen_addresses(self) -> list[tuple[str, int]]:
@@ -186,7 +188,7 @@ class Postgres(Service):
     def bootstrap(self, progress: Progress) -> None:
         owner, writer, reader = self.owner, self.writer, self.reader
         with self.superuser_connection() as conn:
-            for role in (owner, writer, reader):
+            for role in (owner, writer, reader, self.airflow):
                 exists = conn.execute(
                     "SELECT 1 FROM pg_roles WHERE rolname = %s", (role.name,)
                 ).fetchone()
@@ -199,15 +201,16 @@ class Postgres(Service):
                         verb, sql.Identifier(role.name), createdb, sql.Literal(role.password)
                     )
                 )
-            if not conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (owner.database,)
-            ).fetchone():
-                progress.say(self.name, f"creating database {owner.database}")
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(owner.database), sql.Identifier(owner.name)
+            for role in (owner, self.airflow):
+                if not conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (role.database,)
+                ).fetchone():
+                    progress.say(self.name, f"creating database {role.database}")
+                    conn.execute(
+                        sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            sql.Identifier(role.database), sql.Identifier(role.name)
+                        )
                     )
-                )
             conn.execute(
                 sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(
                     sql.Identifier(reader.name)

@@ -1,0 +1,96 @@
+"""The ``crawl_<spider>`` DAG of a crawl spec."""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, Asset, Param
+
+from plugins.factories.defaults import START, default_args, tags
+from plugins.operators.crawl import (
+    REGISTER_TASK,
+    CrawlIdleSensor,
+    FinalizeCrawlRunOperator,
+    ProcessedSensor,
+    RegisterCrawlRunOperator,
+    SeedCrawlOperator,
+)
+from sluice.crawl.specs import CrawlSpec
+
+
+def crawl_params(spec: CrawlSpec) -> dict[str, Param]:
+    """The trigger form: validated before a run is created."""
+    params = {
+        "start_urls": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": "^https?://"},
+            title="Start URLs",
+            description="Leave empty for the spider's default site.",
+        ),
+        "max_pages": Param(
+            0,
+            type="integer",
+            minimum=0,
+            maximum=1_000_000,
+            title="Max pages",
+            description="Stop after about this many pages (0: no limit); split among workers.",
+        ),
+        "workers": Param(
+            spec.workers,
+            type="integer",
+            minimum=1,
+            maximum=16,
+            title="Workers",
+            description="Scrapy worker processes for this crawl.",
+        ),
+    }
+    if spec.dated:
+        params["date"] = Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Date",
+            description="Trading day to crawl (YYYY-MM-DD); empty: the run's logical date.",
+        )
+    return params
+
+
+def doc(spec: CrawlSpec) -> str:
+    """The DAG's page in the UI."""
+    backfill = (
+        "\n\nBackfillable: a run for date D crawls D's data, so a backfill over a date range "
+        "re-crawls those days (to replay stored raw items instead, backfill `reprocess_raw`)."
+        if spec.dated
+        else ""
+    )
+    return (
+        f"### Crawl `{spec.spider}`\n\n{spec.description}\n\n"
+        "register run → seed the Redis queue → wait until the crawl is idle (deferred) → wait "
+        "until the processors have stored it (deferred) → finalize the run in `crawl_runs` and "
+        f"update the asset `{spec.asset_uri}` (which schedules `data_quality`)."
+        f"{backfill}\n\nPer-run stats: table `crawl_runs` (and the API's `/api/v1/crawls`)."
+    )
+
+
+def build_crawl_dag(spec: CrawlSpec) -> DAG:
+    """``crawl_<spider>``: one crawl run per DAG run, recorded in ``crawl_runs``."""
+    with DAG(
+        dag_id=spec.dag_id,
+        description=spec.description,
+        doc_md=doc(spec),
+        schedule=spec.schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=3,
+        default_args=default_args(),
+        params=crawl_params(spec),
+        tags=tags("crawl", spec.spider),
+    ) as dag:
+        register = RegisterCrawlRunOperator(task_id=REGISTER_TASK, spider=spec.spider)
+        seed = SeedCrawlOperator(task_id="seed")
+        idle = CrawlIdleSensor(task_id="wait_idle")
+        processed = ProcessedSensor(task_id="wait_processed")
+        finalize = FinalizeCrawlRunOperator(
+            task_id="finalize", outlets=[Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri)]
+        )
+        register >> seed >> idle >> processed >> finalize
+    return dag

@@ -1,0 +1,205 @@
+"""The steps of a crawl run: register → seed → wait idle → wait processed → finalize."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from plugins.hooks.sluice import SluiceHook
+from plugins.triggers.crawl import CrawlIdleTrigger, ProcessedTrigger
+from sluice.crawl.specs import crawl_spec
+
+REGISTER_TASK = "register_run"
+
+
+def crawl_id_for(spider: str, run_id: str, logical: str) -> str:
+    """One crawl id per DAG run, the same on every retry: ``<spider>-<date>-<hash of run>``."""
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"{spider}-{logical}-{digest}"
+
+
+def run_plan(spider: str, params: dict[str, Any], context: dict[str, Any], settings) -> dict:
+    """What a run crawls: start URLs (the spider's default site if none), date, workers, limit."""
+    spec = crawl_spec(spider)
+    start_urls = [u for u in (params.get("start_urls") or []) if u]
+    if not start_urls:
+        start_urls = [settings.demo_site_url.rstrip("/") + spec.default_path]
+    crawl_params: dict[str, Any] = {}
+    interval_start = context.get("data_interval_start") or context.get("logical_date")
+    if spec.dated:
+        day = params.get("date") or (interval_start.date().isoformat() if interval_start else None)
+        if not day:
+            raise AirflowException(f"{spec.dag_id} needs a date: set the `date` param")
+        crawl_params["date"] = day
+    if params.get("max_pages"):
+        crawl_params["max_pages"] = int(params["max_pages"])
+    stamp = (interval_start or context["dag_run"].run_after).strftime("%Y%m%d")
+    return {
+        "crawl_id": crawl_id_for(spider, context["run_id"], stamp),
+        "spider": spider,
+        "start_urls": start_urls,
+        "params": crawl_params,
+        "workers": int(params.get("workers") or spec.workers),
+        "max_pages": int(params.get("max_pages") or 0),
+    }
+
+
+class RegisterCrawlRunOperator(BaseOperator):
+    """Decide what this run crawls and record it in ``crawl_runs`` with the Airflow run id."""
+
+    def __init__(self, *, spider: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spider = spider
+
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from sluice.crawl import runs
+
+        hook = SluiceHook()
+        plan = run_plan(self.spider, context["params"], context, hook.settings())
+        with hook.postgres() as conn:
+            runs.register(
+                conn,
+                plan["crawl_id"],
+                self.spider,
+                context["run_id"],
+                {**plan["params"], "start_urls": plan["start_urls"], "workers": plan["workers"]},
+            )
+        self.log.info("crawl run %s registered: %s", plan["crawl_id"], plan)
+        return plan
+
+
+class SeedCrawlOperator(BaseOperator):
+    """Queue the start requests in Redis and hand the crawl to the worker pool."""
+
+    def execute(self, context: dict[str, Any]) -> int:
+        from sluice.crawl import registry, runner
+        from sluice.crawl.keys import CrawlKeys
+
+        plan = context["ti"].xcom_pull(task_ids=REGISTER_TASK)
+        hook = SluiceHook()
+        settings = hook.settings()
+        server = hook.redis()
+        if server.exists(CrawlKeys(plan["crawl_id"]).meta):
+            # A retry of this task: the crawl exists, only make sure the pool has it.
+            self.log.info("crawl %s already seeded", plan["crawl_id"])
+            queued = 0
+        else:
+            seeded = runner.seed_crawl(
+                settings, plan["spider"], plan["start_urls"], plan["params"], plan["crawl_id"]
+            )
+            queued = seeded.queued
+        registry.dispatch(server, plan["crawl_id"], plan["workers"])
+        self.log.info(
+            "crawl %s: %s start requests queued for %s workers",
+            plan["crawl_id"],
+            queued,
+            plan["workers"],
+        )
+        return queued
+
+
+class CrawlIdleSensor(BaseOperator):
+    """Defers until the crawl has nothing queued or in flight (a trigger watches Redis)."""
+
+    def __init__(self, *, poll_interval: float = 5.0, **kwargs: Any) -> None:
+        kwargs.setdefault("execution_timeout", timedelta(hours=12))
+        super().__init__(**kwargs)
+        self.poll_interval = poll_interval
+
+    def execute(self, context: dict[str, Any]) -> None:
+        plan = context["ti"].xcom_pull(task_ids=REGISTER_TASK)
+        self.defer(
+            trigger=CrawlIdleTrigger(
+                plan["crawl_id"], plan["max_pages"], poll_interval=self.poll_interval
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: dict[str, Any], event: dict[str, Any]) -> dict:
+        """Back from the trigger: fail on an orphaned crawl, else report where it stopped."""
+        if event["state"] == "orphaned":
+            raise AirflowException(f"crawl {event['crawl_id']}: {event['message']}")
+        stats = event["stats"]
+        self.log.info(
+            "crawl %s %s: %s pages, %s items",
+            event["crawl_id"],
+            "reached its page limit" if event["state"] == "page_limit" else "is idle",
+            stats.get("downloader/response_count", 0),
+            stats.get("kafka/delivered", 0),
+        )
+        return {"state": event["state"]}
+
+
+class ProcessedSensor(BaseOperator):
+    """Defers until the processors have committed every message the crawl produced."""
+
+    def __init__(
+        self,
+        *,
+        groups: tuple[str, ...] = ("sluice.archiver", "sluice.normalizer"),
+        poll_interval: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("execution_timeout", timedelta(hours=2))
+        super().__init__(**kwargs)
+        self.groups = list(groups)
+        self.poll_interval = poll_interval
+
+    def execute(self, context: dict[str, Any]) -> None:
+        from sluice.kafka.lag import end_offsets
+        from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
+
+        # The crawl is idle and its items were acknowledged by Kafka before its leases were:
+        # today's end offsets are past every message of the run.
+        bootstrap = SluiceHook().kafka_config()["bootstrap.servers"]
+        marks = end_offsets(bootstrap, [RAW_PRODUCTS.name, RAW_QUOTES.name])
+        self.defer(
+            trigger=ProcessedTrigger(marks, self.groups, poll_interval=self.poll_interval),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: dict[str, Any], event: dict[str, Any]) -> None:
+        """Back from the trigger: the processors are past the crawl."""
+        self.log.info("processors are past %s", event["marks"])
+
+
+class FinalizeCrawlRunOperator(BaseOperator):
+    """Close the run in ``crawl_runs`` with its stats; fail if the crawl lost anything."""
+
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from sluice.crawl import registry, runs
+        from sluice.crawl.keys import CrawlKeys
+
+        plan = context["ti"].xcom_pull(task_ids=REGISTER_TASK)
+        hook = SluiceHook()
+        server = hook.redis()
+        keys = CrawlKeys(plan["crawl_id"])
+        status = registry.status(server, keys)
+        left = registry.purge_queue(server, keys) if plan["max_pages"] else 0
+        registry.release(server, plan["crawl_id"])
+        problems = []
+        if status.stats.get("kafka/delivery_failed") or status.stats.get("kafka/undelivered"):
+            problems.append("some items could not be delivered to Kafka")
+        pages = status.stats.get("downloader/response_count", 0)
+        if not pages:
+            problems.append("no page was fetched")
+        elif not status.stats.get("kafka/delivered"):
+            problems.append(f"no item was scraped from {pages} pages (see the worker logs)")
+        stats = {**status.stats, "queue/left_at_page_limit": left}
+        with hook.postgres() as conn:
+            row = runs.finalize(conn, plan["crawl_id"], "failed" if problems else "finished", stats)
+        self.log.info(
+            "crawl run %s: %s pages, %s items received, %s stored, %s rejected",
+            row["crawl_id"],
+            stats.get("downloader/response_count", 0),
+            row["items_received"],
+            row["items_stored"],
+            row["items_rejected"],
+        )
+        if problems:
+            raise AirflowException(f"crawl {plan['crawl_id']}: {'; '.join(problems)}")
+        return {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in row.items()}

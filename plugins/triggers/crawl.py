@@ -1,0 +1,138 @@
+"""Deferrable waits of a crawl run: until the crawl is idle (Redis), until it is stored (Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from plugins.hooks.sluice import KAFKA_CONN_ID, REDIS_CONN_ID
+
+#: how long a crawl may have work queued and no worker before the wait gives up
+NO_WORKER_GRACE = 120.0
+
+
+def crawl_state(status, dispatched: bool, max_pages: int) -> str:
+    """``idle``, ``page_limit``, ``orphaned`` (work left, nobody to do it) or ``running``."""
+    if status.done and status.workers == 0:
+        return "idle"
+    pages = status.stats.get("downloader/response_count", 0)
+    if max_pages and pages >= max_pages and status.workers == 0 and status.in_flight == 0:
+        return "page_limit"
+    if not dispatched and status.workers == 0 and status.in_flight == 0 and not status.done:
+        return "orphaned"
+    return "running"
+
+
+class CrawlIdleTrigger(BaseTrigger):
+    """Fires when the crawl has nothing queued or in flight and its workers have gone."""
+
+    def __init__(
+        self,
+        crawl_id: str,
+        max_pages: int = 0,
+        redis_conn_id: str = REDIS_CONN_ID,
+        poll_interval: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.crawl_id = crawl_id
+        self.max_pages = max_pages
+        self.redis_conn_id = redis_conn_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "plugins.triggers.crawl.CrawlIdleTrigger",
+            {
+                "crawl_id": self.crawl_id,
+                "max_pages": self.max_pages,
+                "redis_conn_id": self.redis_conn_id,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    def _look(self) -> tuple[Any, bool]:
+        from airflow.providers.redis.hooks.redis import RedisHook
+
+        from sluice.crawl import registry
+        from sluice.crawl.keys import CrawlKeys
+
+        server = RedisHook(redis_conn_id=self.redis_conn_id).get_conn()
+        status = registry.status(server, CrawlKeys(self.crawl_id))
+        return status, self.crawl_id in registry.dispatched(server)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        orphaned_since: float | None = None
+        while True:
+            # Hooks and redis-py are blocking: keep them off the triggerer's event loop.
+            status, dispatched = await asyncio.to_thread(self._look)
+            state = crawl_state(status, dispatched, self.max_pages)
+            if state in ("idle", "page_limit"):
+                yield TriggerEvent(
+                    {"state": state, "crawl_id": self.crawl_id, "stats": status.stats}
+                )
+                return
+            if state == "orphaned":
+                orphaned_since = orphaned_since or time.monotonic()
+                if time.monotonic() - orphaned_since > NO_WORKER_GRACE:
+                    yield TriggerEvent(
+                        {
+                            "state": "orphaned",
+                            "crawl_id": self.crawl_id,
+                            "stats": status.stats,
+                            "message": f"{status.queued} requests queued and no worker for "
+                            f"{NO_WORKER_GRACE:.0f}s: is the worker pool running "
+                            "(`sluice status`, service `workers`)?",
+                        }
+                    )
+                    return
+            else:
+                orphaned_since = None
+            await asyncio.sleep(self.poll_interval)
+
+
+class ProcessedTrigger(BaseTrigger):
+    """Fires when every processor group has committed past the given end offsets."""
+
+    def __init__(
+        self,
+        marks: dict[str, int],
+        groups: list[str],
+        kafka_conn_id: str = KAFKA_CONN_ID,
+        poll_interval: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.marks = marks
+        self.groups = groups
+        self.kafka_conn_id = kafka_conn_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "plugins.triggers.crawl.ProcessedTrigger",
+            {
+                "marks": self.marks,
+                "groups": self.groups,
+                "kafka_conn_id": self.kafka_conn_id,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    def _behind(self) -> dict[str, int]:
+        from plugins.hooks.sluice import SluiceHook
+        from sluice.kafka.lag import behind
+
+        bootstrap = SluiceHook(kafka_conn_id=self.kafka_conn_id).kafka_config()["bootstrap.servers"]
+        return {group: behind(bootstrap, group, self.marks) for group in self.groups}
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        while True:
+            lag = await asyncio.to_thread(self._behind)
+            if not any(lag.values()):
+                yield TriggerEvent({"state": "processed", "marks": self.marks})
+                return
+            self.log.info("processors still behind the crawl: %s", lag)
+            await asyncio.sleep(self.poll_interval)

@@ -1,0 +1,153 @@
+"""The local Airflow: its home, its secrets, and the environment every Airflow process gets.
+
+One function, :func:`airflow_environment`, turns Sluice's settings into Airflow's own
+configuration (``AIRFLOW__SECTION__KEY``) and connections (``AIRFLOW_CONN_SLUICE_*``), so the
+api-server, scheduler, dag-processor, triggerer, the tasks they run, ``sluice airflow ...`` and
+the tests all see one Airflow, wired to the same services as the rest of Sluice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from sluice.settings import Settings
+
+#: the Airflow components `sluice up` runs, in start order
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: the name of the DAG bundle that serves ``dags/`` locally
+BUNDLE_NAME = "sluice-dags"
+
+
+@dataclass(frozen=True)
+class AirflowSecrets:
+    """Keys every Airflow component must share (a random key per process breaks task auth)."""
+
+    fernet_key: str
+    jwt_secret: str
+    api_secret_key: str
+
+
+def airflow_home(settings: Settings) -> Path:
+    """Airflow's home: logs, the generated password file and the shared secrets."""
+    return settings.stack_dir / "airflow"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` with the psycopg 3 driver, the one installed with Sluice."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
+
+
+def _parts(url: str) -> dict[str, object]:
+    parts = urlsplit(url)
+    found: dict[str, object] = {"host": parts.hostname, "port": parts.port}
+    if parts.username:
+        found["login"] = unquote(parts.username)
+    if parts.password:
+        found["password"] = unquote(parts.password)
+    return found
+
+
+def connections(settings: Settings) -> dict[str, dict[str, object]]:
+    """The Airflow connections the plugins use, built from the same settings as everything."""
+    postgres = _parts(settings.postgres_url)
+    mongo = _parts(settings.mongo_url)
+    redis = _parts(settings.redis_url)
+    redis_db = urlsplit(settings.redis_url).path.lstrip("/") or "0"
+    return {
+        "sluice_postgres": {
+            "conn_type": "postgres",
+            **postgres,
+            "schema": urlsplit(settings.postgres_url).path.lstrip("/"),
+        },
+        "sluice_mongo": {
+            "conn_type": "mongo",
+            **mongo,
+            "schema": urlsplit(settings.mongo_url).path.lstrip("/") or "sluice",
+            "extra": {"srv": False},
+        },
+        "sluice_redis": {"conn_type": "redis", **redis, "extra": {"db": int(redis_db)}},
+        "sluice_kafka": {
+            "conn_type": "kafka",
+            "extra": {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "sluice.airflow"},
+        },
+    }
+
+
+def load_secrets(home: Path) -> AirflowSecrets:
+    """The shared keys, created once under ``home`` (mode 0600) and reused after."""
+    path = home / "secrets.json"
+    if path.is_file():
+        return AirflowSecrets(**json.loads(path.read_text(encoding="utf-8")))
+    from cryptography.fernet import Fernet
+
+    created = AirflowSecrets(
+        fernet_key=Fernet.generate_key().decode(),
+        jwt_secret=secrets.token_urlsafe(32),
+        api_secret_key=secrets.token_urlsafe(32),
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump(created.__dict__, out)
+    return created
+
+
+def write_passwords(settings: Settings) -> Path:
+    """The simple auth manager's password file, so the login is the one in the settings."""
+    path = airflow_home(settings) / "passwords.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump({settings.airflow_user: settings.airflow_password}, out)
+    return path
+
+
+def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, str]:
+    """Environment variables that make a process part of the local Airflow."""
+    home = airflow_home(settings)
+    api = urlsplit(settings.airflow_url)
+    dags = settings.project_dir / "dags"
+    bundles = [
+        {
+            "name": BUNDLE_NAME,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(dags), "refresh_interval": 30},
+        }
+    ]
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "SLUICE_PROJECT_DIR": str(settings.project_dir),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        # Plugins are the installed `plugins` package, imported by their module path (as
+        # triggers must be); an empty plugins folder keeps Airflow from importing them twice.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        "AIRFLOW__CORE__FERNET_KEY": keys.fernet_key,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url.rstrip('/')}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{settings.airflow_user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(settings.airflow_db_url),
+        "AIRFLOW__API__HOST": api.hostname or "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api.port or 8080),
+        "AIRFLOW__API__BASE_URL": settings.airflow_url,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__SECRET_KEY": keys.api_secret_key,
+        "AIRFLOW__API_AUTH__JWT_SECRET": keys.jwt_secret,
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+    }
+    for conn_id, conn in connections(settings).items():
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+    return env

@@ -1,0 +1,61 @@
+"""The crawls Sluice schedules: one entry per spider, from which `crawl_<spider>` DAGs are made.
+
+Adding a spider means adding its entry here; a unit test fails while a Scrapy spider has none.
+Nothing here does I/O, so DAG files can import it at parse time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CrawlSpec:
+    """How one spider is crawled on a schedule."""
+
+    spider: str
+    description: str
+    #: path under SLUICE_DEMO_SITE_URL crawled when a run names no start URLs
+    default_path: str
+    schedule: str | None
+    #: the run for logical date D crawls D's data (and so can be backfilled)
+    dated: bool = False
+    workers: int = 1
+    max_pages: int = 0
+
+    @property
+    def dag_id(self) -> str:
+        """The Airflow DAG id."""
+        return f"crawl_{self.spider}"
+
+    @property
+    def asset_uri(self) -> str:
+        """The Asset a successful run updates (data_quality is scheduled on it)."""
+        return f"sluice://crawls/{self.spider}"
+
+
+CRAWLS: tuple[CrawlSpec, ...] = (
+    CrawlSpec(
+        spider="ecommerce",
+        description="Products, prices and availability from schema.org shops.",
+        default_path="/shop/",
+        schedule="0 6 * * *",
+        workers=2,
+    ),
+    CrawlSpec(
+        spider="finance",
+        description="One trading day's quotes: the run for date D crawls D's quotes.",
+        default_path="/market/quotes",
+        # After the close: the run for day D fires at D 22:00 UTC and crawls D's quotes.
+        schedule="0 22 * * *",
+        dated=True,
+    ),
+)
+
+
+def crawl_spec(spider: str) -> CrawlSpec:
+    """The entry for ``spider``; KeyError names the known ones."""
+    for spec in CRAWLS:
+        if spec.spider == spider:
+            return spec
+    raise KeyError(f"no crawl spec for spider {spider!r}; known: {[s.spider for s in CRAWLS]}")
