@@ -1,0 +1,63 @@
+"""``sluice bundle build / verify``: versioned DAG bundles for CI and deployment."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from sluice.settings import Settings
+
+
+@click.group()
+def bundle() -> None:
+    """Build and verify DAG bundles (an archive of dags/ with a manifest)."""
+
+
+@bundle.command("build")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Default: dist/.")
+@click.option("--version", "version", help="Default: <UTC timestamp>-<git sha>.")
+@click.pass_obj
+def build_command(settings: Settings, out_dir: Path | None, version: str | None) -> None:
+    """Write dist/sluice-dags-VERSION.tar.gz; print its path as the last word."""
+    from sluice.bundle.build import build_bundle
+
+    try:
+        out = out_dir or settings.project_dir / "dist"
+        built = build_bundle(settings.project_dir, out, version)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    manifest = built.manifest
+    click.echo(
+        f"bundle {manifest['version']} (git {manifest['git_sha'][:12]}"
+        f"{', uncommitted changes' if manifest['dirty'] else ''}): "
+        f"{len(manifest['files'])} files",
+        err=True,
+    )
+    click.echo(str(built.path))
+
+
+@bundle.command("verify")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def verify_command(archive: Path, as_json: bool) -> None:
+    """Load ARCHIVE in a clean Airflow; exit 1 on an import error, a cycle, a missing owner,
+    tags or retries, or a file slower than 2 s to import."""
+    from sluice.bundle.verify import BundleError, verify_bundle
+
+    try:
+        verdict = verify_bundle(archive)
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(verdict.__dict__ | {"ok": verdict.ok}, indent=2))
+    else:
+        click.echo(f"bundle {verdict.manifest.get('version')}: {len(verdict.dags)} DAGs")
+        for name, seconds in sorted(verdict.timings.items()):
+            click.echo(f"  {name:<40} imported in {seconds:.2f}s")
+        for problem in verdict.problems:
+            click.echo(f"  PROBLEM {problem}")
+        click.echo("OK" if verdict.ok else f"FAILED: {len(verdict.problems)} problem(s)")
+    sys.exit(0 if verdict.ok else 1)
