@@ -67,6 +67,10 @@ class Settings:
     # The native stack: where it keeps data and logs, and what it runs.
     stack_dir: Path = Path(".stack")  # relative paths are taken from the project directory
     cache_dir: Path = Path("~/.cache/sluice")
+    # Where export_daily writes CSV files and nightly_backup its backup sets (relative: checkout).
+    export_dir: Path = Path(".stack/exports")
+    backup_dir: Path = Path(".stack/backups")
+    backup_keep_days: int = 7
     kafka_controller_port: int = 9093
     kafka_heap: str = "512m"
     pg_bindir: Path = Path("/usr/lib/postgresql/15/bin")
@@ -81,8 +85,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Derived defaults depend on the project directory, so they are filled in here.
-        if not self.stack_dir.is_absolute():
-            object.__setattr__(self, "stack_dir", self.project_dir / self.stack_dir)
+        for name in ("stack_dir", "export_dir", "backup_dir"):
+            if not getattr(self, name).is_absolute():
+                object.__setattr__(self, name, self.project_dir / getattr(self, name))
         object.__setattr__(self, "cache_dir", self.cache_dir.expanduser())
         for name in (
             "postgres_url",
@@ -100,6 +105,10 @@ class Settings:
         if not 0 < self.kafka_controller_port < 65536:
             raise SettingsError(
                 f"{ENV_PREFIX}KAFKA_CONTROLLER_PORT={self.kafka_controller_port} is not a port"
+            )
+        if self.backup_keep_days < 1:
+            raise SettingsError(
+                f"{ENV_PREFIX}BACKUP_KEEP_DAYS={self.backup_keep_days} must be at least 1"
             )
         if self.worker_slots < 1:
             raise SettingsError(f"{ENV_PREFIX}WORKER_SLOTS={self.worker_slots} must be at least 1")

@@ -8,6 +8,7 @@ import click
 
 from sluice import __version__
 from sluice.cli.airflow import airflow
+from sluice.cli.backup import backup
 from sluice.cli.bundle import bundle
 from sluice.cli.crawl import crawl
 from sluice.cli.demo_site import demo_site
@@ -38,6 +39,7 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(stack)
 cli.add_command(airflow)
+cli.add_command(backup)
 cli.add_command(bundle)
 cli.add_command(crawl)
 cli.add_command(demo_site)
@@ -48,5 +50,3 @@ cli.add_command(up)
 cli.add_command(down)
 cli.add_command(status)
 cli.add_command(worker)
-from sluice.cli.backup import backup  # noqa: E402  TEMPORARY-BACKUP-HELPER
-cli.add_command(backup)  # TEMPORARY-BACKUP-HELPER
