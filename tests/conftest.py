@@ -56,3 +56,33 @@ def _run_sluice(
 def sluice_cli():
     """Run the `sluice` command as a user would: ``sluice_cli("stack", "status")``."""
     return _run_sluice
+
+
+@pytest.fixture(scope="session")
+def platform(stack: Stack, settings: Settings) -> Iterator[Stack]:
+    """The whole platform as `sluice up` runs it: migrations, processors, the worker pool, the
+    demo sites and Airflow (api-server, scheduler, dag-processor, triggerer)."""
+    result = _run_sluice("migrate")
+    assert result.returncode == 0, result.stderr
+    running = Stack(settings, progress=Progress(), platform=True)
+    try:
+        running.up()
+    except (StackError, StackErrors) as exc:
+        pytest.fail(f"the platform did not start:\n{exc.describe()}", pytrace=False)
+    yield running
+
+
+@pytest.fixture(scope="session")
+def airflow_env(settings: Settings) -> Iterator[dict[str, str]]:
+    """This process configured as part of the local Airflow (for ``dag.test()``)."""
+    from sluice.airflow_local import airflow_environment, airflow_home, load_secrets
+
+    env = airflow_environment(settings, load_secrets(airflow_home(settings)))
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    yield env
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -13,6 +13,7 @@ from plugins.operators.crawl import (
     RegisterCrawlRunOperator,
     SeedCrawlOperator,
 )
+from plugins.operators.platform import DataQualityOperator
 from sluice.crawl.specs import CrawlSpec
 
 
@@ -65,8 +66,10 @@ def doc(spec: CrawlSpec) -> str:
     return (
         f"### Crawl `{spec.spider}`\n\n{spec.description}\n\n"
         "register run → seed the Redis queue → wait until the crawl is idle (deferred) → wait "
-        "until the processors have stored it (deferred) → finalize the run in `crawl_runs` and "
-        f"update the asset `{spec.asset_uri}` (which schedules `data_quality`)."
+        "until the processors have stored it (deferred) → data-quality checks of the run "
+        "(`dq_results`) → finalize the run in `crawl_runs` (always, recording a failure too) "
+        f"and, for a good run, update the asset `{spec.asset_uri}` (which schedules "
+        "`data_quality`)."
         f"{backfill}\n\nPer-run stats: table `crawl_runs` (and the API's `/api/v1/crawls`)."
     )
 
@@ -89,8 +92,12 @@ def build_crawl_dag(spec: CrawlSpec) -> DAG:
         seed = SeedCrawlOperator(task_id="seed")
         idle = CrawlIdleSensor(task_id="wait_idle")
         processed = ProcessedSensor(task_id="wait_processed")
+        quality = DataQualityOperator(
+            task_id="quality",
+            crawl_id=f"{{{{ ti.xcom_pull(task_ids='{REGISTER_TASK}')['crawl_id'] }}}}",
+        )
         finalize = FinalizeCrawlRunOperator(
             task_id="finalize", outlets=[Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri)]
         )
-        register >> seed >> idle >> processed >> finalize
+        register >> seed >> idle >> processed >> quality >> finalize
     return dag

@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from plugins.hooks.sluice import SluiceHook
+from plugins.operators.platform import QUALITY_KEY
 from plugins.triggers.crawl import CrawlIdleTrigger, ProcessedTrigger
 from sluice.crawl.specs import crawl_spec
 
@@ -162,39 +163,68 @@ class ProcessedSensor(BaseOperator):
             method_name="execute_complete",
         )
 
-    def execute_complete(self, context: dict[str, Any], event: dict[str, Any]) -> None:
+    def execute_complete(self, context: dict[str, Any], event: dict[str, Any]) -> dict:
         """Back from the trigger: the processors are past the crawl."""
         self.log.info("processors are past %s", event["marks"])
+        return event["marks"]
 
 
 class FinalizeCrawlRunOperator(BaseOperator):
-    """Close the run in ``crawl_runs`` with its stats; fail if the crawl lost anything."""
+    """Close the run in ``crawl_runs`` with its stats and outcome, whatever happened before.
+
+    Runs once every step before it has ended (trigger rule ``all_done``): a crawl that never
+    went idle, was not stored in time or failed its quality checks is recorded as failed, and
+    this task fails too, so the run's Asset is only updated by a good run.
+    """
+
+    def __init__(self, *, quality_task: str = "quality", **kwargs: Any) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+        self.quality_task = quality_task
+
+    def problems(self, ti, stats: dict[str, int]) -> list[str]:
+        """Why this run failed, from its steps' results and its crawl stats (empty: it did not)."""
+        problems = []
+        if ti.xcom_pull(task_ids="wait_idle") is None:
+            problems.append("the crawl did not finish (see task wait_idle)")
+        elif ti.xcom_pull(task_ids="wait_processed") is None:
+            problems.append("the processors did not store the crawl (see task wait_processed)")
+        quality = ti.xcom_pull(task_ids=self.quality_task, key=QUALITY_KEY)
+        if quality is None and not problems:
+            problems.append(f"no data-quality result (see task {self.quality_task})")
+        elif quality and quality["failed"]:
+            problems.append(f"{quality['failed']} data-quality check(s) failed")
+        if stats.get("kafka/delivery_failed") or stats.get("kafka/undelivered"):
+            problems.append("some items could not be delivered to Kafka")
+        pages = stats.get("downloader/response_count", 0)
+        if not pages:
+            problems.append("no page was fetched")
+        elif not stats.get("kafka/delivered"):
+            problems.append(f"no item was scraped from {pages} pages (see the worker logs)")
+        return problems
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from sluice.crawl import registry, runs
         from sluice.crawl.keys import CrawlKeys
 
-        plan = context["ti"].xcom_pull(task_ids=REGISTER_TASK)
+        ti = context["ti"]
+        plan = ti.xcom_pull(task_ids=REGISTER_TASK)
+        if plan is None:
+            raise AirflowException("the run was never registered (see task register_run)")
         hook = SluiceHook()
         server = hook.redis()
         keys = CrawlKeys(plan["crawl_id"])
         status = registry.status(server, keys)
-        left = registry.purge_queue(server, keys) if plan["max_pages"] else 0
+        problems = self.problems(ti, status.stats)
+        left = registry.purge_queue(server, keys) if plan["max_pages"] or problems else 0
         registry.release(server, plan["crawl_id"])
-        problems = []
-        if status.stats.get("kafka/delivery_failed") or status.stats.get("kafka/undelivered"):
-            problems.append("some items could not be delivered to Kafka")
-        pages = status.stats.get("downloader/response_count", 0)
-        if not pages:
-            problems.append("no page was fetched")
-        elif not status.stats.get("kafka/delivered"):
-            problems.append(f"no item was scraped from {pages} pages (see the worker logs)")
-        stats = {**status.stats, "queue/left_at_page_limit": left}
+        stats = {**status.stats, "queue/purged": left}
         with hook.postgres() as conn:
             row = runs.finalize(conn, plan["crawl_id"], "failed" if problems else "finished", stats)
         self.log.info(
-            "crawl run %s: %s pages, %s items received, %s stored, %s rejected",
+            "crawl run %s %s: %s pages, %s items received, %s stored, %s rejected",
             row["crawl_id"],
+            row["status"],
             stats.get("downloader/response_count", 0),
             row["items_received"],
             row["items_stored"],
@@ -202,4 +232,4 @@ class FinalizeCrawlRunOperator(BaseOperator):
         )
         if problems:
             raise AirflowException(f"crawl {plan['crawl_id']}: {'; '.join(problems)}")
-        return {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in row.items()}
+        return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}

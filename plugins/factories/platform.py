@@ -1,0 +1,176 @@
+"""The platform's housekeeping DAGs: quality, migrations, exports, health, DLQ re-drive."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, Asset, Param
+
+from plugins.factories.defaults import START, default_args, tags
+from plugins.operators.platform import (
+    BackupOperator,
+    DataQualityOperator,
+    DlqRedriveOperator,
+    ExportDayOperator,
+    MigrateOperator,
+    PipelineHealthOperator,
+    PruneBackupsOperator,
+    VerifyBackupOperator,
+)
+from sluice.crawl.specs import CRAWLS
+
+
+def data_quality_dag() -> DAG:
+    """``data_quality``: every check over all stored data, after any crawl updates its Asset."""
+    assets = [Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri) for spec in CRAWLS]
+    with DAG(
+        dag_id="data_quality",
+        description="Data-quality checks over everything stored; results in dq_results.",
+        doc_md=(
+            "### Data quality\n\nScheduled whenever a crawl run updates its asset. Checks row "
+            "counts against the previous run, null rates, prices > 0, ISO currencies, "
+            "duplicates and freshness; every result goes to `dq_results` (run id "
+            "`data_quality:<run id>`). A failed check fails the task, and its log and error "
+            "list what broke."
+        ),
+        schedule=assets[0] if len(assets) == 1 else _any(assets),
+        start_date=START,
+        catchup=False,
+        default_args=default_args(retries=1),
+        tags=tags("quality"),
+    ) as dag:
+        DataQualityOperator(task_id="checks")
+    return dag
+
+
+def _any(assets: list[Asset]):
+    condition = assets[0]
+    for asset in assets[1:]:
+        condition = condition | asset
+    return condition
+
+
+def db_migrate_dag() -> DAG:
+    """``db_migrate``: the PostgreSQL migrations and MongoDB indexes, on demand or from CI."""
+    with DAG(
+        dag_id="db_migrate",
+        description="Apply sql/ migrations and create the MongoDB indexes (idempotent).",
+        doc_md=(
+            "### Database migrations\n\nManual (or triggered by CI after a deploy). Applies "
+            "the pending `sql/` migrations as the owner role, one runner at a time, refusing "
+            "an edited applied migration; then creates missing MongoDB indexes."
+        ),
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(retries=1),
+        tags=tags("maintenance"),
+    ) as dag:
+        MigrateOperator(task_id="migrate")
+    return dag
+
+
+def export_daily_dag() -> DAG:
+    """``export_daily``: gzipped CSV per table for each day, backfillable."""
+    with DAG(
+        dag_id="export_daily",
+        description="Gzipped CSV per table for the day (products, prices, quotes, crawl runs).",
+        doc_md=(
+            "### Daily export\n\nFor the day of its data interval, writes "
+            "`<SLUICE_EXPORT_DIR>/<day>/<table>.csv.gz` for products, product_prices, quotes "
+            "and crawl_runs. A rerun replaces the day's files; backfill to export past days."
+        ),
+        schedule="30 1 * * *",
+        start_date=START,
+        catchup=False,
+        default_args=default_args(),
+        tags=tags("export"),
+    ) as dag:
+        ExportDayOperator(task_id="export")
+    return dag
+
+
+def pipeline_health_dag() -> DAG:
+    """``pipeline_health``: consumer lag, DLQ rate and freshness, every 10 minutes."""
+    with DAG(
+        dag_id="pipeline_health",
+        description="Consumer lag, DLQ rate and freshness per spider, every 10 minutes.",
+        doc_md=(
+            "### Pipeline health\n\nEvery 10 minutes: the processors' consumer lag, the share "
+            "of records dead-lettered in the last hour, and how long ago each spider last "
+            "finished a run. Fails, listing the problems, when a threshold is crossed."
+        ),
+        schedule=timedelta(minutes=10),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=timedelta(minutes=9),
+        default_args=default_args(retries=1, retry_delay=timedelta(seconds=20)),
+        tags=tags("monitoring"),
+    ) as dag:
+        PipelineHealthOperator(task_id="check")
+    return dag
+
+
+def dlq_redrive_dag() -> DAG:
+    """``dlq_redrive``: `sluice dlq redrive` with a reason and a since, from the UI."""
+    with DAG(
+        dag_id="dlq_redrive",
+        description="Send rejected records back through the processors after a fix.",
+        doc_md=(
+            "### DLQ re-drive\n\nAfter fixing what made records fail (a schema, a parser), "
+            "send the matching `rejected_items` back to their original topics. Each record "
+            "is re-driven once. Params: `reason` (exact or prefix, e.g. `invalid_item`) and "
+            "`since` (ISO timestamp, UTC)."
+        ),
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        params={
+            "reason": Param(
+                None, type=["null", "string"], title="Reason", description="Exact or prefix."
+            ),
+            "since": Param(
+                None,
+                type=["null", "string"],
+                format="date-time",
+                title="Since",
+                description="Only records rejected at or after this time (UTC).",
+            ),
+        },
+        default_args=default_args(retries=1),
+        tags=tags("maintenance", "dlq"),
+    ) as dag:
+        DlqRedriveOperator(
+            task_id="redrive", reason="{{ params.reason }}", since="{{ params.since }}"
+        )
+    return dag
+
+
+def nightly_backup_dag() -> DAG:
+    """``nightly_backup``: back up, prove the backup restores, then prune old sets."""
+    with DAG(
+        dag_id="nightly_backup",
+        description="pg_dump + MongoDB dump with a sha256 manifest, restore-checked, kept N days.",
+        doc_md=(
+            "### Nightly backup\n\n`backup` writes `<SLUICE_BACKUP_DIR>/<day>/`: a `pg_dump` "
+            "(custom format), a gzipped BSON dump per MongoDB collection and a manifest with "
+            "sha256 hashes, counts and checksums. `verify` restores it into scratch databases "
+            "and compares everything: a backup that cannot be restored fails here. `prune` then "
+            "removes sets older than `SLUICE_BACKUP_KEEP_DAYS`.\n\nRestore by hand with "
+            "`sluice backup restore <set> --yes`."
+        ),
+        schedule="0 2 * * *",
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(retries=2),
+        tags=tags("maintenance", "backup"),
+    ) as dag:
+        backup = BackupOperator(task_id="backup", execution_timeout=timedelta(hours=2))
+        verify = VerifyBackupOperator(task_id="verify", execution_timeout=timedelta(hours=2))
+        prune = PruneBackupsOperator(task_id="prune")
+        backup >> verify >> prune
+    return dag

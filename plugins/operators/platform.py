@@ -1,0 +1,229 @@
+"""Operators for the platform's housekeeping: quality, migrations, exports, health, DLQ re-drive."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from plugins.hooks.sluice import SluiceHook
+
+#: XCom key under which the quality step publishes its counts
+QUALITY_KEY = "quality"
+
+
+class DataQualityOperator(BaseOperator):
+    """Run the data-quality checks, record them in ``dq_results``, fail on what broke.
+
+    ``crawl_id`` (templated) scopes the checks to one crawl run and compares it with its
+    spider's previous run; otherwise ``spiders``/``sources`` scope them (default: everything).
+    """
+
+    template_fields = ("crawl_id",)
+
+    def __init__(
+        self,
+        *,
+        crawl_id: str | None = None,
+        spiders: list[str] | None = None,
+        sources: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.crawl_id = crawl_id
+        self.spiders = spiders
+        self.sources = sources
+
+    def execute(self, context: dict[str, Any]) -> dict[str, int]:
+        from sluice.quality import QualityError, raise_for_failures, record, run_checks, summary
+
+        run_id = self.crawl_id or f"{context['dag'].dag_id}:{context['run_id']}"
+        with SluiceHook().postgres() as conn:
+            conn.autocommit = True
+            results = run_checks(
+                conn,
+                run_id,
+                crawl_id=self.crawl_id or None,
+                spiders=self.spiders,
+                sources=self.sources,
+            )
+            record(conn, run_id, results)
+        failed = [r for r in results if not r.passed]
+        self.log.info("data quality of %s:\n%s", run_id, summary(results))
+        # Published before failing, so a run's finalize step can record why it failed.
+        context["ti"].xcom_push(
+            key=QUALITY_KEY, value={"checks": len(results), "failed": len(failed)}
+        )
+        try:
+            raise_for_failures(results)
+        except QualityError as exc:
+            raise AirflowException(f"{len(failed)} data-quality check(s) failed:\n{exc}") from exc
+        return {"checks": len(results), "failed": len(failed)}
+
+
+class MigrateOperator(BaseOperator):
+    """Apply the PostgreSQL migrations of ``sql/`` and create the MongoDB indexes."""
+
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from sluice.db import migrations
+        from sluice.db.mongo_indexes import ensure_indexes
+
+        hook = SluiceHook()
+        try:
+            report = migrations.migrate(hook.settings())
+        except migrations.MigrationError as exc:
+            raise AirflowException(f"migrations: {exc} (fix: {exc.fix})") from exc
+        created = ensure_indexes(hook.mongo_database())
+        self.log.info(
+            "migrations: %s applied, %s already applied (schema version %s); mongo indexes "
+            "created: %s",
+            [m.filename for m in report.applied],
+            report.already_applied,
+            report.current_version,
+            created or "none",
+        )
+        return {"applied": [m.filename for m in report.applied], "indexes": created}
+
+
+class ExportDayOperator(BaseOperator):
+    """Gzipped CSV per table for the run's day (its data interval start, UTC)."""
+
+    def __init__(self, *, dest_dir: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dest_dir = dest_dir
+
+    def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
+        from sluice.export import export_day
+
+        hook = SluiceHook()
+        settings = hook.settings()
+        day: date = (context.get("data_interval_start") or context["logical_date"]).date()
+        dest = Path(self.dest_dir) if self.dest_dir else settings.export_dir
+        with hook.postgres() as conn:
+            conn.autocommit = True
+            files = export_day(conn, day, dest)
+        for exported in files:
+            self.log.info("%s: %s rows -> %s", exported.table, exported.rows, exported.path)
+        return [
+            {"table": f.table, "path": str(f.path), "rows": f.rows, "sha256": f.sha256}
+            for f in files
+        ]
+
+
+class PipelineHealthOperator(BaseOperator):
+    """Consumer lag, DLQ rate and freshness per spider; fails with the list of problems."""
+
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from sluice.health import check_health
+
+        hook = SluiceHook()
+        bootstrap = hook.kafka_config().get("bootstrap.servers")
+        with hook.postgres() as conn:
+            conn.autocommit = True
+            report = check_health(conn, bootstrap)
+        self.log.info("pipeline health:\n%s", report.summary())
+        if not report.is_healthy:
+            raise AirflowException(f"pipeline unhealthy:\n{report.summary()}")
+        return report.to_dict()
+
+
+class DlqRedriveOperator(BaseOperator):
+    """``sluice dlq redrive``: send rejected records back to their topics after a fix."""
+
+    template_fields = ("reason", "since")
+
+    def __init__(
+        self, *, reason: str | None = None, since: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.reason = reason
+        self.since = since
+
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from processors.redrive import redrive
+        from sluice.kafka.producer import make_producer
+
+        since = None
+        if self.since and self.since not in ("None", ""):
+            try:
+                since = datetime.fromisoformat(self.since)
+            except ValueError as exc:
+                raise AirflowException(f"since={self.since!r} is not an ISO timestamp") from exc
+        hook = SluiceHook()
+        producer = make_producer(
+            hook.kafka_config()["bootstrap.servers"], **{"client.id": "sluice-airflow-redrive"}
+        )
+        with hook.postgres() as conn:
+            conn.autocommit = True
+            result = redrive(conn, producer, self.reason or None, since)
+        self.log.info("re-drove %s records (reason=%s, since=%s)", result.sent, self.reason, since)
+        return {"sent": result.sent, "ids": result.ids[:1000]}
+
+
+class BackupOperator(BaseOperator):
+    """Back up PostgreSQL (pg_dump, custom format) and MongoDB into a set named by the day."""
+
+    def execute(self, context: dict[str, Any]) -> str:
+        from sluice.backup import BackupError, create_backup
+
+        hook = SluiceHook()
+        settings = hook.settings()
+        day = (context.get("data_interval_start") or context["logical_date"]).date()
+        try:
+            made = create_backup(
+                settings.backup_dir,
+                postgres_url=settings.postgres_url,
+                mongo_db=hook.mongo_database(),
+                pg_bindir=settings.pg_bindir,
+                label=day.isoformat(),
+                overwrite=True,  # a retry replaces the day's set
+            )
+        except BackupError as exc:
+            raise AirflowException(f"backup failed: {exc}") from exc
+        self.log.info("backup set %s (%s bytes)", made.path, made.size)
+        return str(made.path)
+
+
+class VerifyBackupOperator(BaseOperator):
+    """Restore the set into scratch databases and compare counts and checksums."""
+
+    def __init__(self, *, backup_task: str = "backup", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.backup_task = backup_task
+
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from pymongo import MongoClient
+
+        from sluice.backup import BackupError, verify_backup
+
+        path = Path(context["ti"].xcom_pull(task_ids=self.backup_task))
+        hook = SluiceHook()
+        settings = hook.settings()
+        with MongoClient(settings.mongo_url, serverSelectionTimeoutMS=120_000) as client:
+            try:
+                report = verify_backup(
+                    path, postgres_url=settings.postgres_url, mongo_client=client,
+                    pg_bindir=settings.pg_bindir,
+                )  # fmt: skip
+            except BackupError as exc:
+                raise AirflowException(f"backup {path} does not restore: {exc}") from exc
+        self.log.info(
+            "backup %s restores: %s tables / %s rows, %s collections / %s documents equal",
+            path, report.tables, report.rows, report.collections, report.documents,
+        )  # fmt: skip
+        return {"path": str(path), "rows": report.rows, "documents": report.documents}
+
+
+class PruneBackupsOperator(BaseOperator):
+    """Remove backup sets older than ``SLUICE_BACKUP_KEEP_DAYS`` (the newest always stays)."""
+
+    def execute(self, context: dict[str, Any]) -> list[str]:
+        from sluice.backup import prune_backups
+
+        settings = SluiceHook().settings()
+        removed = prune_backups(settings.backup_dir, settings.backup_keep_days)
+        self.log.info("removed %s old backup set(s): %s", len(removed), removed)
+        return [str(p) for p in removed]
