@@ -1,7 +1,8 @@
 """``sluice up / down / status``: the whole platform.
 
-Today the platform is the data stack, the database migrations, the processors and the demo
-sites; Airflow, spider workers and the API join the same supervisor as they are built.
+The platform is the data stack, the database migrations, the processors, the spider worker
+pool, the demo sites and Airflow (api-server, scheduler, dag-processor, triggerer), all under
+one supervisor; the API joins it when it is built.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ def up(settings: Settings) -> None:
     up_command(settings, (), platform=False, table=False)
     migrate_command(settings)
     up_command(settings, (), platform=True)
+    click.echo(
+        f"Airflow UI: {settings.airflow_url} (login {settings.airflow_user} / "
+        f"{settings.airflow_password}; set SLUICE_AIRFLOW_PASSWORD to change it)"
+    )
 
 
 @click.command("down")
