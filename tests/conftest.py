@@ -72,17 +72,23 @@ def platform(stack: Stack, settings: Settings) -> Iterator[Stack]:
     yield running
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Make this process part of the local Airflow before any test module imports Airflow.
+
+    Airflow reads its configuration once, at import; set later, ``dag.test()`` would run
+    against a default SQLite home instead of the stack's Airflow.
+    """
+    from sluice.airflow_local import airflow_environment, airflow_home, load_secrets
+
+    settings = load_settings()
+    os.environ.update(airflow_environment(settings, load_secrets(airflow_home(settings))))
+
+
 @pytest.fixture(scope="session")
-def airflow_env(settings: Settings) -> Iterator[dict[str, str]]:
-    """This process configured as part of the local Airflow (for ``dag.test()``)."""
+def airflow_env(settings: Settings) -> dict[str, str]:
+    """The local Airflow's environment, which :func:`pytest_configure` gave this process."""
     from sluice.airflow_local import airflow_environment, airflow_home, load_secrets
 
     env = airflow_environment(settings, load_secrets(airflow_home(settings)))
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    yield env
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    assert all(os.environ.get(k) == v for k, v in env.items()), "Airflow env changed mid-run"
+    return env

@@ -125,28 +125,43 @@ def status(server: redis.Redis, keys: CrawlKeys) -> CrawlStatus:
     )
 
 
-#: crawls waiting for the worker pool (`sluice worker`): crawl id -> workers wanted
+#: crawls handed to the worker pool (`sluice worker`), oldest first: crawl id -> dispatch time
 DISPATCH = "sluice:crawls:dispatch"
+#: how many workers each dispatched crawl wants: crawl id -> count
+DISPATCH_WORKERS = "sluice:crawls:dispatch:workers"
 
 
 def dispatch(server: redis.Redis, crawl_id: str, workers: int) -> None:
-    """Hand a seeded crawl to the worker pool, which starts ``workers`` processes for it."""
+    """Hand a seeded crawl to the worker pool, which starts ``workers`` processes for it.
+
+    Dispatching again (a retried task) keeps the crawl's place in line.
+    """
     if workers < 1:
         raise ValueError(f"a crawl needs at least one worker, not {workers}")
-    server.zadd(DISPATCH, {crawl_id: workers})
+    pipe = server.pipeline(transaction=True)
+    pipe.zadd(DISPATCH, {crawl_id: now_ms()}, nx=True)
+    pipe.hset(DISPATCH_WORKERS, crawl_id, workers)
+    pipe.execute()
 
 
 def dispatched(server: redis.Redis) -> dict[str, int]:
-    """Crawls handed to the pool and not yet released: crawl id -> workers wanted."""
+    """Crawls handed to the pool and not yet released, oldest first: id -> workers wanted."""
+    ids = server.zrange(DISPATCH, 0, -1)
+    if not ids:
+        return {}
+    wanted = server.hmget(DISPATCH_WORKERS, ids)
     return {
-        (k.decode() if isinstance(k, bytes) else k): int(v)
-        for k, v in server.zrange(DISPATCH, 0, -1, withscores=True)
+        (k.decode() if isinstance(k, bytes) else k): int(w or 1)
+        for k, w in zip(ids, wanted, strict=True)
     }
 
 
 def release(server: redis.Redis, crawl_id: str) -> None:
     """Take a crawl off the pool's list (it is done, or was cancelled)."""
-    server.zrem(DISPATCH, crawl_id)
+    pipe = server.pipeline(transaction=True)
+    pipe.zrem(DISPATCH, crawl_id)
+    pipe.hdel(DISPATCH_WORKERS, crawl_id)
+    pipe.execute()
 
 
 def purge_queue(server: redis.Redis, keys: CrawlKeys) -> int:

@@ -1,0 +1,73 @@
+"""Pure decisions of the crawl DAG: what a run crawls, and when a crawl counts as idle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from plugins.operators.crawl import crawl_id_for, run_plan
+from plugins.triggers.crawl import crawl_state
+from sluice.crawl.registry import CrawlStatus
+from sluice.settings import load_settings
+
+
+def status(queued=0, in_flight=0, workers=0, pages=0) -> CrawlStatus:
+    return CrawlStatus(
+        "c", "ecommerce", queued, in_flight, workers, {"downloader/response_count": pages}
+    )
+
+
+@pytest.mark.parametrize(
+    ("look", "dispatched", "max_pages", "state"),
+    [
+        (status(), True, 0, "idle"),
+        (status(queued=3, workers=1), True, 0, "running"),
+        (status(in_flight=1, workers=1), True, 0, "running"),
+        (status(queued=0, workers=1), True, 0, "running"),  # a worker is still closing
+        (status(queued=9, pages=40), False, 40, "page_limit"),
+        (status(queued=9, pages=12), False, 40, "orphaned"),
+        (status(queued=9), True, 0, "running"),  # dispatched: the pool is about to start it
+    ],
+)
+def test_crawl_state(look, dispatched, max_pages, state):
+    assert crawl_state(look, dispatched, max_pages) == state
+
+
+def test_a_run_keeps_its_crawl_id_across_retries():
+    first = crawl_id_for("finance", "scheduled__2026-03-04T22:00:00+00:00", "20260304")
+    assert first == crawl_id_for("finance", "scheduled__2026-03-04T22:00:00+00:00", "20260304")
+    assert first != crawl_id_for("finance", "manual__2026-03-04T22:00:00+00:00", "20260304")
+    assert first.startswith("finance-20260304-")
+
+
+def context(day: datetime | None, run_id: str = "manual__x") -> dict:
+    run = SimpleNamespace(run_after=datetime(2026, 5, 6, 7, tzinfo=UTC))
+    return {"data_interval_start": day, "logical_date": day, "run_id": run_id, "dag_run": run}
+
+
+def test_a_dated_run_crawls_its_logical_day_on_the_default_site():
+    settings = load_settings({}, project_dir=Path.cwd())
+    plan = run_plan("finance", {}, context(datetime(2026, 3, 4, 22, tzinfo=UTC)), settings)
+    assert plan["params"] == {"date": "2026-03-04"}
+    assert plan["start_urls"] == [f"{settings.demo_site_url}/market/quotes"]
+    assert plan["workers"] == 1 and plan["crawl_id"].startswith("finance-20260304-")
+
+
+def test_form_values_win_and_max_pages_reaches_the_crawl():
+    settings = load_settings({}, project_dir=Path.cwd())
+    params = {"start_urls": ["http://shop.example/"], "max_pages": 30, "workers": 3}
+    plan = run_plan("ecommerce", params, context(None), settings)
+    assert plan["start_urls"] == ["http://shop.example/"]
+    assert plan["params"] == {"max_pages": 30} and plan["workers"] == 3
+    assert plan["crawl_id"].startswith("ecommerce-20260506-")  # no logical date: run_after
+
+
+def test_a_dated_run_without_any_date_is_refused():
+    from airflow.sdk.exceptions import AirflowException
+
+    settings = load_settings({}, project_dir=Path.cwd())
+    with pytest.raises(AirflowException, match="needs a date"):
+        run_plan("finance", {}, context(None), settings)
