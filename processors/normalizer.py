@@ -65,8 +65,14 @@ class NormalizeHandler(Handler):
         self.envelope_schema = EnvelopeSchema()
 
     def handle(self, message: Message, batch: Batch) -> None:
-        origin = Origin.of(message)
-        payload = message.value() or b""
+        self.handle_value(message.value() or b"", Origin.of(message), batch)
+
+    def handle_value(self, payload: bytes, origin: Origin, batch: Batch) -> None:
+        """Append the record of message bytes ``payload`` read at ``origin``, or its rejection.
+
+        The Kafka path and the reprocessing of archived envelopes (:mod:`processors.reprocess`)
+        both come through here, so they validate and normalise alike.
+        """
 
         def reject(reason: str, error: str, crawl_id: str | None = None) -> None:
             batch.rejections.append(

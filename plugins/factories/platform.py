@@ -15,6 +15,7 @@ from plugins.operators.platform import (
     MigrateOperator,
     PipelineHealthOperator,
     PruneBackupsOperator,
+    ReprocessRawOperator,
     VerifyBackupOperator,
 )
 from sluice.crawl.specs import CRAWLS
@@ -173,4 +174,44 @@ def nightly_backup_dag() -> DAG:
         verify = VerifyBackupOperator(task_id="verify", execution_timeout=timedelta(hours=2))
         prune = PruneBackupsOperator(task_id="prune")
         backup >> verify >> prune
+    return dag
+
+
+def reprocess_raw_dag() -> DAG:
+    """``reprocess_raw``: rebuild a day's processed rows from the raw archive; backfillable."""
+    with DAG(
+        dag_id="reprocess_raw",
+        description="Rebuild processed rows for a day from MongoDB raw items (no re-crawl).",
+        doc_md=(
+            "### Reprocess raw items\n\nThe run for day D replays the raw envelopes fetched on "
+            "D (UTC) from MongoDB `raw_items` through the normalizer's validation and writes. "
+            "Idempotent: a rerun changes no row. **Backfill this DAG** over a date range to "
+            "rebuild stored data after a fix; backfill `crawl_finance` instead to fetch those "
+            "days again from the source. Backfill runs have a low priority weight, so scheduled "
+            "runs of other DAGs go first when slots are short."
+        ),
+        schedule="0 3 * * *",
+        start_date=START,
+        catchup=False,
+        max_active_runs=2,
+        params={
+            "mode": Param(
+                "replay",
+                enum=["replay"],
+                title="Mode",
+                description="replay: rebuild from stored raw items. To re-crawl a date range, "
+                "backfill crawl_finance instead.",
+            ),
+            "source": Param(None, type=["null", "string"], title="Only this source"),
+            "schema": Param(None, type=["null", "string"], title="Only this schema"),
+        },
+        default_args=default_args(priority_weight=1, weight_rule="absolute"),
+        tags=tags("maintenance", "backfill"),
+    ) as dag:
+        ReprocessRawOperator(
+            task_id="reprocess",
+            source="{{ params.source }}",
+            schema="{{ params.schema }}",
+            execution_timeout=timedelta(hours=6),
+        )
     return dag

@@ -16,6 +16,7 @@ from sluice.cli.dlq import dlq
 from sluice.cli.migrate import migrate
 from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
+from sluice.cli.reprocess import reprocess
 from sluice.cli.stack import stack
 from sluice.cli.worker import worker
 from sluice.settings import SettingsError, load_settings
@@ -44,6 +45,7 @@ cli.add_command(bundle)
 cli.add_command(crawl)
 cli.add_command(demo_site)
 cli.add_command(process)
+cli.add_command(reprocess)
 cli.add_command(dlq)
 cli.add_command(migrate)
 cli.add_command(up)

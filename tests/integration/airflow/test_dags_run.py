@@ -104,3 +104,14 @@ def test_nightly_backup_writes_a_set_that_restores(platform, airflow_env, settin
     day = run.logical_date.date().isoformat()
     assert (settings.backup_dir / day / "manifest.json").is_file()
     assert (settings.backup_dir / day / "postgres.dump").stat().st_size > 0
+
+
+def test_reprocess_raw_replays_the_days_archive_and_changes_no_row(platform, airflow_env, settings):
+    # Today's archived quotes (earlier tests crawled the market): a replay rewrites nothing.
+    query = "SELECT count(*), max(updated_at) FROM quotes"
+    before = one(settings, query)
+    run = run_dag(settings, "reprocess_raw", source="market.localhost", schema="quote/1")
+    assert run.state == "success"
+    assert one(settings, query) == before
+    stats = run.get_task_instance("reprocess").xcom_pull(task_ids="reprocess")
+    assert stats["read"] > 0 and stats["read"] == stats["written"] + stats["rejected"]
