@@ -67,8 +67,11 @@ class SluiceHook(BaseHook):
         return hook.get_conn()[hook.connection.schema or "sluice"]
 
     def kafka_config(self) -> dict[str, Any]:
-        """librdkafka settings of the Kafka connection (its extra, as the Kafka hooks read it)."""
-        return dict(self.get_connection(self.kafka_conn_id).extra_dejson)
+        """librdkafka settings of the Kafka connection, read by the Kafka provider's hook."""
+        from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
+
+        hook = KafkaAdminClientHook(kafka_config_id=self.kafka_conn_id)
+        return dict(hook.get_connection(hook.kafka_config_id).extra_dejson)
 
     # -- addresses ------------------------------------------------------------------------------
     def postgres_url(self) -> str:

@@ -45,6 +45,21 @@ def test_crawl_finance_crawls_the_days_quotes_and_records_the_run(platform, airf
     assert checks[0] > 0 and checks[1] is True
 
 
+def test_crawl_ecommerce_stores_the_demo_shop_and_records_the_run(
+    platform, airflow_env, settings
+):
+    run = run_dag(settings, "crawl_ecommerce", workers=2)
+    assert run.state == "success"
+    status, received, rejected, workers = one(
+        settings,
+        "SELECT status, items_received, items_rejected, (params->>'workers')::int "
+        "FROM crawl_runs WHERE airflow_run_id = %s",
+        run.run_id,
+    )
+    # 545 valid public products reach Kafka; the one without a price is dropped by the spider.
+    assert (status, received, rejected, workers) == ("finished", 545, 0, 2)
+
+
 def test_db_migrate_applies_nothing_twice(platform, airflow_env, settings):
     before = one(settings, "SELECT count(*), max(version) FROM schema_migrations")
     assert run_dag(settings, "db_migrate").state == "success"
