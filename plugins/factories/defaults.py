@@ -12,13 +12,17 @@ START = datetime(2026, 1, 1)
 
 
 def default_args(**overrides: Any) -> dict[str, Any]:
-    """Task defaults: a named owner and three retries with exponential backoff."""
+    """Task defaults: a named owner, three retries with exponential backoff, and a priority
+    that puts backfill runs after fresh ones."""
+    from plugins.priority import FreshRunsFirst
+
     return {
         "owner": OWNER,
         "retries": 3,
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
+        "weight_rule": FreshRunsFirst(),
         **overrides,
     }
 

@@ -205,7 +205,7 @@ def reprocess_raw_dag() -> DAG:
             "source": Param(None, type=["null", "string"], title="Only this source"),
             "schema": Param(None, type=["null", "string"], title="Only this schema"),
         },
-        default_args=default_args(priority_weight=1, weight_rule="absolute"),
+        default_args=default_args(priority_weight=1),
         tags=tags("maintenance", "backfill"),
     ) as dag:
         ReprocessRawOperator(
