@@ -9,12 +9,27 @@ import time
 from datetime import date
 
 import click
+import psycopg
 import redis
 
-from sluice.crawl import registry, runner
+from sluice.crawl import registry, runner, runs
 from sluice.crawl.keys import CrawlKeys
 from sluice.settings import Settings
+from sluice.storage.postgres import connect
 from sluice.storage.redis import client
+
+
+def record_run(settings: Settings, step: str, write) -> None:
+    """Write the crawl's ``crawl_runs`` row; PostgreSQL being away costs the row, not the crawl."""
+    try:
+        with connect(settings.postgres_writer_url, autocommit=True) as conn:
+            write(conn)
+    except psycopg.Error as exc:
+        click.echo(
+            f"warning: could not {step} the run in crawl_runs ({str(exc).strip()}); the "
+            "processors still record it when they store its items",
+            err=True,
+        )
 
 
 def progress_line(status: registry.CrawlStatus, elapsed: float) -> str:
@@ -109,6 +124,17 @@ def crawl(
             f"Redis at {settings.redis_url} does not answer ({exc}); run `sluice stack up`"
         ) from exc
     keys = CrawlKeys(seeded.crawl_id)
+    record_run(
+        settings,
+        "register",
+        lambda conn: runs.register(
+            conn,
+            seeded.crawl_id,
+            spider,
+            None,
+            {**params, "start_urls": list(start_urls), "workers": workers},
+        ),
+    )
     log_dir = settings.stack_dir / "logs" / "crawls" / seeded.crawl_id
     if not as_json:
         click.echo(
@@ -158,6 +184,14 @@ def crawl(
         if not report["processed"]["ok"]:
             report["ok"] = False
             report["problems"].append(report["processed"]["problem"])
+    final = registry.status(server, keys).stats
+    record_run(
+        settings,
+        "finalize",
+        lambda conn: runs.finalize(
+            conn, seeded.crawl_id, "finished" if report["ok"] else "failed", final
+        ),
+    )
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

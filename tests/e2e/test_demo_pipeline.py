@@ -54,7 +54,8 @@ def test_a_demo_crawl_is_stored_exactly_once(stack, settings, demo, sluice_cli):
             (crawl_id,),
         ).fetchall()
         run = conn.execute(
-            "SELECT spider, items_stored, items_rejected FROM crawl_runs WHERE crawl_id = %s",
+            "SELECT spider, items_stored, items_rejected, status, items_received "
+            "FROM crawl_runs WHERE crawl_id = %s",
             (crawl_id,),
         ).fetchone()
     assert len(rows) == len(expected)
@@ -67,7 +68,8 @@ def test_a_demo_crawl_is_stored_exactly_once(stack, settings, demo, sluice_cli):
             want["availability"],
         )
         assert float(price) == float(want["price"])
-    assert run == ("ecommerce", len(expected), 0)
+    # `sluice crawl` registered and finalized the run; the processors counted what they stored.
+    assert run == ("ecommerce", len(expected), 0, "finished", len(expected))
 
     with mongo_client(settings.mongo_url, timeout=60) as mongo:
         raw = mongo.get_default_database().raw_items
