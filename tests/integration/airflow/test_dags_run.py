@@ -45,9 +45,7 @@ def test_crawl_finance_crawls_the_days_quotes_and_records_the_run(platform, airf
     assert checks[0] > 0 and checks[1] is True
 
 
-def test_crawl_ecommerce_stores_the_demo_shop_and_records_the_run(
-    platform, airflow_env, settings
-):
+def test_crawl_ecommerce_stores_the_demo_shop_and_records_the_run(platform, airflow_env, settings):
     run = run_dag(settings, "crawl_ecommerce", workers=2)
     assert run.state == "success"
     status, received, rejected, workers = one(
