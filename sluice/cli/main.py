@@ -8,6 +8,7 @@ import click
 
 from sluice import __version__
 from sluice.cli.airflow import airflow
+from sluice.cli.api import api, api_key
 from sluice.cli.backup import backup
 from sluice.cli.bundle import bundle
 from sluice.cli.crawl import crawl
@@ -40,6 +41,8 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(stack)
 cli.add_command(airflow)
+cli.add_command(api)
+cli.add_command(api_key)
 cli.add_command(backup)
 cli.add_command(bundle)
 cli.add_command(crawl)

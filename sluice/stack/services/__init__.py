@@ -6,6 +6,7 @@ from __future__ import annotations
 from sluice.airflow_local import COMPONENTS
 from sluice.settings import Settings
 from sluice.stack.services.airflow import AirflowComponent
+from sluice.stack.services.api_server import ApiServer
 from sluice.stack.services.base import Service
 from sluice.stack.services.demo_site import DemoSite
 from sluice.stack.services.ferretdb import FerretDB
@@ -28,5 +29,6 @@ def platform_services(settings: Settings) -> list[Service]:
         Processor(settings, "archiver"),
         Processor(settings, "normalizer"),
         WorkerPoolService(settings),
+        ApiServer(settings),
         *(AirflowComponent(settings, component) for component in COMPONENTS),
     ]

@@ -1,0 +1,1 @@
+"""The Sluice API: products, price history, quotes and crawl runs, read from PostgreSQL."""

@@ -1,0 +1,76 @@
+"""The Flask app factory: ``create_app()`` for gunicorn (``api.app:create_app()``) and tests."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, abort, request
+from flask_smorest import Api
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.blueprints import crawls, health, products, quotes
+from api.errors import error_response, register_error_handlers
+from api.metrics import ApiMetrics
+from api.stores import Stores
+from sluice import __version__
+from sluice.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+#: the largest request body accepted (the API takes no uploads)
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The API, reading PostgreSQL as the read-only role and caching in Redis."""
+    settings = settings or load_settings()
+    app = Flask("sluice-api")
+    app.config.update(
+        API_TITLE="Sluice API",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="docs",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["sluice.stores"] = Stores(settings)
+    metrics = ApiMetrics()
+    app.extensions["sluice.metrics"] = metrics
+    metrics.install(app)
+
+    api = Api(
+        app,
+        spec_kwargs={
+            "info": {"description": "Products, price history, quotes and crawl runs."},
+            "components": {
+                "securitySchemes": {
+                    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+                }
+            },
+        },
+    )
+    for blueprint in (products.blp, quotes.blp, crawls.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.blp)
+    register_error_handlers(app)
+
+    @app.before_request
+    def _refuse_large_bodies() -> None:
+        # Checked before routing reads anything, so no endpoint ever buffers a huge body.
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            abort(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_down(exc: SQLAlchemyError):
+        log.error("PostgreSQL unavailable: %s", str(exc).splitlines()[0])
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
+    return app

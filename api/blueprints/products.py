@@ -1,0 +1,86 @@
+"""``/api/v1/products``: list, one product, its price history, CSV export."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+
+from api.blueprints.common import (
+    csv_stream,
+    data_blueprint,
+    rows_json,
+    stores,
+    stream_rows,
+)
+from api.cache import cached_json
+from api.errors import ApiError
+from api.schemas import PageQuery, PricePage, Product, ProductExportQuery, ProductPage, ProductQuery
+from api.services import products as service
+
+blp = data_blueprint("products", __name__, "/api/v1/products", "Products and price history.")
+
+
+@blp.route("")
+class Products(MethodView):
+    """Products, filtered and sorted, a page at a time."""
+
+    @blp.arguments(ProductQuery, location="query", as_kwargs=True)
+    @blp.response(200, ProductPage)
+    def get(self, **filters) -> Response:
+        """List products (keyset pagination: follow `next`)."""
+
+        def build() -> dict:
+            with stores().engine.connect() as conn:
+                rows, following = service.list_products(conn, filters)
+            return {"items": rows_json(rows), "next": following}
+
+        return cached_json(stores().redis, ["products"], build)
+
+
+@blp.route("/export.csv")
+class ProductsCsv(MethodView):
+    """Every product matching the filters, as CSV."""
+
+    @blp.arguments(ProductExportQuery, location="query", as_kwargs=True)
+    @blp.response(200, content_type="text/csv")
+    def get(self, **filters) -> Response:
+        """Stream products as CSV (same filters as the listing, no paging)."""
+        query = service.filtered(filters).order_by(service.products.c.id)
+        return csv_stream("products.csv", [c.name for c in service.COLUMNS], stream_rows(query))
+
+
+@blp.route("/<int:product_id>")
+class OneProduct(MethodView):
+    """One product."""
+
+    @blp.response(200, Product)
+    def get(self, product_id: int) -> Response:
+        """A product by id."""
+
+        def build() -> dict:
+            with stores().engine.connect() as conn:
+                row = service.get_product(conn, product_id)
+            if row is None:
+                raise ApiError(404, "not_found", f"no product {product_id}")
+            return rows_json([row])[0]
+
+        return cached_json(stores().redis, ["products"], build)
+
+
+@blp.route("/<int:product_id>/prices")
+class ProductPrices(MethodView):
+    """A product's price and availability history."""
+
+    @blp.arguments(PageQuery, location="query", as_kwargs=True)
+    @blp.response(200, PricePage)
+    def get(self, product_id: int, **filters) -> Response:
+        """Price changes of a product, oldest first."""
+
+        def build() -> dict:
+            with stores().engine.connect() as conn:
+                if service.get_product(conn, product_id) is None:
+                    raise ApiError(404, "not_found", f"no product {product_id}")
+                rows, following = service.list_prices(conn, product_id, filters)
+            return {"items": rows_json(rows, drop=("id", "product_id")), "next": following}
+
+        return cached_json(stores().redis, ["products"], build)

@@ -1,0 +1,176 @@
+"""Request and response schemas of the API (marshmallow, shared with the processors where
+they describe the same thing: availability values, currencies)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from sluice.schemas.normalize import AVAILABILITY
+
+MAX_LIMIT = 200
+
+
+class PageQuery(Schema):
+    """``limit`` and ``cursor`` of every listing."""
+
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Rows per page (1-{MAX_LIMIT})."},
+    )
+    cursor = fields.String(
+        validate=validate.Length(max=512),
+        metadata={"description": "The `next` value of the previous page."},
+    )
+
+
+PRODUCT_SORTS = {"id": "int", "price": "decimal", "updated_at": "datetime", "name": "str"}
+QUOTE_SORTS = {"id": "int", "as_of": "datetime", "symbol": "str"}
+CRAWL_SORTS = {"started_at": "datetime"}
+
+
+def _sorts(allowed: dict[str, str]) -> list[str]:
+    return [*allowed, *(f"-{name}" for name in allowed)]
+
+
+class ProductQuery(PageQuery):
+    """Filters of ``/products`` (and its CSV export)."""
+
+    source = fields.String(validate=validate.Length(min=1, max=200))
+    category = fields.String(validate=validate.Length(min=1, max=200))
+    brand = fields.String(validate=validate.Length(min=1, max=200))
+    availability = fields.String(validate=validate.OneOf(AVAILABILITY))
+    min_price = fields.Decimal(validate=validate.Range(min=0), as_string=True)
+    max_price = fields.Decimal(validate=validate.Range(min=0), as_string=True)
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Text to find in the product name (case-insensitive)."},
+    )
+    updated_since = fields.AwareDateTime(metadata={"description": "ISO 8601 with a zone."})
+    sort = fields.String(load_default="id", validate=validate.OneOf(_sorts(PRODUCT_SORTS)))
+
+    @validates_schema
+    def _price_range(self, data: dict, **_: object) -> None:
+        low, high = data.get("min_price"), data.get("max_price")
+        if low is not None and high is not None and low > high:
+            raise ValidationError("must not be below min_price", field_name="max_price")
+
+
+class ProductExportQuery(ProductQuery):
+    """The listing's filters, for a CSV export of every match (no paging, id order)."""
+
+    class Meta:
+        exclude = ("limit", "cursor", "sort")
+
+
+class QuoteQuery(PageQuery):
+    """Filters of ``/quotes`` (and its CSV export)."""
+
+    symbol = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9.\-^=]{1,20}$"))
+    date_from = fields.Date(metadata={"description": "First trade date (YYYY-MM-DD)."})
+    date_to = fields.Date(metadata={"description": "Last trade date (YYYY-MM-DD)."})
+    sort = fields.String(load_default="id", validate=validate.OneOf(_sorts(QUOTE_SORTS)))
+
+    @validates_schema
+    def _date_range(self, data: dict, **_: object) -> None:
+        low, high = data.get("date_from"), data.get("date_to")
+        if low is not None and high is not None and low > high:
+            raise ValidationError("must not be before date_from", field_name="date_to")
+
+
+class QuoteExportQuery(QuoteQuery):
+    """The listing's filters, for a CSV export of every match (no paging, id order)."""
+
+    class Meta:
+        exclude = ("limit", "cursor", "sort")
+
+
+class CrawlQuery(PageQuery):
+    """Filters of ``/crawls``."""
+
+    spider = fields.String(validate=validate.Length(min=1, max=100))
+    status = fields.String(
+        validate=validate.OneOf(["pending", "running", "finished", "failed", "cancelled"])
+    )
+    sort = fields.String(load_default="-started_at", validate=validate.OneOf(_sorts(CRAWL_SORTS)))
+
+
+class Product(Schema):
+    """A product's current state."""
+
+    id = fields.Integer()
+    source = fields.String()
+    external_id = fields.String()
+    name = fields.String()
+    brand = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    price = fields.Decimal(as_string=True)
+    currency = fields.String()
+    availability = fields.String()
+    rating = fields.Decimal(as_string=True, allow_none=True)
+    review_count = fields.Integer(allow_none=True)
+    image_url = fields.String(allow_none=True)
+    url = fields.String()
+    first_seen_at = fields.DateTime()
+    last_seen_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PricePoint(Schema):
+    """One observed change of price or availability."""
+
+    price = fields.Decimal(as_string=True)
+    currency = fields.String()
+    availability = fields.String()
+    observed_at = fields.DateTime()
+    crawl_id = fields.String(allow_none=True)
+
+
+class Quote(Schema):
+    """One quote of one symbol at one time."""
+
+    id = fields.Integer()
+    symbol = fields.String()
+    name = fields.String(allow_none=True)
+    exchange = fields.String(allow_none=True)
+    price = fields.Decimal(as_string=True)
+    currency = fields.String()
+    change = fields.Decimal(as_string=True, allow_none=True)
+    change_pct = fields.Decimal(as_string=True, allow_none=True)
+    volume = fields.Integer(allow_none=True)
+    as_of = fields.DateTime()
+    trade_date = fields.Date()
+    source = fields.String()
+
+
+class CrawlRun(Schema):
+    """One crawl run with its stats."""
+
+    crawl_id = fields.String()
+    spider = fields.String(allow_none=True)
+    airflow_run_id = fields.String(allow_none=True)
+    status = fields.String()
+    params = fields.Dict()
+    stats = fields.Dict()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    items_received = fields.Integer()
+    items_stored = fields.Integer()
+    items_rejected = fields.Integer()
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A page schema: ``items`` and the ``next`` cursor (null on the last page)."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item)),
+            "next": fields.String(allow_none=True),
+        },
+        name=name,
+    )
+
+
+ProductPage = page_of(Product, "ProductPage")
+PricePage = page_of(PricePoint, "PricePage")
+QuotePage = page_of(Quote, "QuotePage")
+CrawlPage = page_of(CrawlRun, "CrawlPage")

@@ -1,0 +1,1 @@
+"""Queries behind each resource: filters in, rows out (no Flask here)."""

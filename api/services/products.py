@@ -1,0 +1,72 @@
+"""Products and their price history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.engine import Connection
+
+from api.listing import page, parse_sort
+from api.schemas import PRODUCT_SORTS
+from api.tables import product_prices, products
+
+COLUMNS = [c for c in products.c if c.name != "last_crawl_id"]
+
+
+def filtered(filters: dict[str, Any]) -> Select:
+    """``SELECT`` of products matching the filters of :class:`api.schemas.ProductQuery`."""
+    query = select(*COLUMNS)
+    for name in ("source", "category", "brand", "availability"):
+        if filters.get(name) is not None:
+            query = query.where(products.c[name] == filters[name])
+    if filters.get("min_price") is not None:
+        query = query.where(products.c.price >= filters["min_price"])
+    if filters.get("max_price") is not None:
+        query = query.where(products.c.price <= filters["max_price"])
+    if filters.get("q"):
+        # ILIKE with the text's wildcards escaped; the trigram index serves it.
+        pattern = filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(products.c.name.ilike(f"%{pattern}%", escape="\\"))
+    if filters.get("updated_since") is not None:
+        query = query.where(products.c.updated_at >= filters["updated_since"])
+    return query
+
+
+def list_products(conn: Connection, filters: dict[str, Any]) -> tuple[list[dict], str | None]:
+    """One page of products."""
+    key = parse_sort(filters["sort"], PRODUCT_SORTS)
+    return page(
+        conn,
+        filtered(filters),
+        products.c.id,
+        products.c[key.column],
+        filters["sort"],
+        key,
+        filters["limit"],
+        filters.get("cursor"),
+    )
+
+
+def get_product(conn: Connection, product_id: int) -> dict | None:
+    """One product, or None."""
+    row = conn.execute(select(*COLUMNS).where(products.c.id == product_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def list_prices(
+    conn: Connection, product_id: int, filters: dict[str, Any]
+) -> tuple[list[dict], str | None]:
+    """A product's price history, oldest first."""
+    query = select(product_prices).where(product_prices.c.product_id == product_id)
+    key = parse_sort("id", {"id": "int"})
+    return page(
+        conn,
+        query,
+        product_prices.c.id,
+        product_prices.c.id,
+        "id",
+        key,
+        filters["limit"],
+        filters.get("cursor"),
+    )

@@ -1,0 +1,94 @@
+"""``sluice api`` (serve the API with gunicorn) and ``sluice api-key create / list / revoke``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urlsplit
+
+import click
+import psycopg
+
+from sluice.settings import Settings
+from sluice.storage.postgres import connect
+
+
+@click.command("api")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.pass_obj
+def api(settings: Settings, workers: int, threads: int) -> None:
+    """Serve the API on SLUICE_API_URL with gunicorn (the app factory api.app:create_app)."""
+    address = urlsplit(settings.api_url)
+    bind = f"{address.hostname or '127.0.0.1'}:{address.port or 5000}"
+    argv = [
+        sys.executable, "-m", "gunicorn", "api.app:create_app()",
+        "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "20",
+        "--chdir", str(settings.project_dir),
+    ]  # fmt: skip
+    # exec, so the supervisor's SIGTERM reaches gunicorn (which finishes requests in flight).
+    os.execv(sys.executable, argv)  # noqa: S606
+
+
+def _writer(settings: Settings) -> psycopg.Connection:
+    try:
+        return connect(settings.postgres_writer_url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise click.ClickException(
+            f"PostgreSQL does not answer ({str(exc).strip()}); run `sluice stack up`"
+        ) from exc
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """Manage API keys (stored hashed; sent as the X-API-Key header)."""
+
+
+@api_key.command("create")
+@click.argument("name")
+@click.option("--rate-limit", default=600, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Requests per minute.")  # fmt: skip
+@click.pass_obj
+def create_command(settings: Settings, name: str, rate_limit: int) -> None:
+    """Create a key named NAME and print it (as the last word): it is shown only once."""
+    from api import keys
+
+    if not name.strip():
+        raise click.BadParameter("must not be blank", param_hint="NAME")
+    with _writer(settings) as conn:
+        try:
+            made = keys.create(conn, name, rate_limit)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"API key {name!r} ({rate_limit} requests/minute), shown only now: {made.key}")
+
+
+@api_key.command("list")
+@click.pass_obj
+def list_command(settings: Settings) -> None:
+    """Every key's name, prefix, limit and state."""
+    from api import keys
+
+    with _writer(settings) as conn:
+        rows = keys.list_keys(conn)
+    click.echo(f"{'NAME':<24} {'PREFIX':<14} {'LIMIT/MIN':>9}  {'CREATED':<20} STATE")
+    for row in rows:
+        state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
+        click.echo(
+            f"{row['name']:<24} {row['key_prefix']:<14} {row['rate_limit_per_minute']:>9}  "
+            f"{row['created_at']:%Y-%m-%d %H:%M:%S}  {state}"
+        )
+
+
+@api_key.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def revoke_command(settings: Settings, name: str) -> None:
+    """Revoke the key named NAME (requests with it get 401 at once)."""
+    from api import keys
+
+    with _writer(settings) as conn:
+        if not keys.revoke(conn, name):
+            raise click.ClickException(f"no active API key named {name!r}")
+    click.echo(f"revoked {name!r}")
