@@ -34,15 +34,15 @@ def cache_key(path: str, args: Iterable[tuple[str, str]], versions_seen: dict[st
 
 
 def etag_of(body: bytes) -> str:
-    """A strong ETag of a response body."""
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    """A strong entity tag of a response body (unquoted; the header quotes it)."""
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def respond(body: bytes, state: str) -> Response:
     """A JSON response with ETag, Cache-Control and X-Cache; 304 when the client has it."""
     tag = etag_of(body)
-    headers = {"ETag": tag, "Cache-Control": "no-cache", "X-Cache": state}
-    if tag in request.if_none_match:
+    headers = {"ETag": f'"{tag}"', "Cache-Control": "no-cache", "X-Cache": state}
+    if request.if_none_match.contains(tag):
         return Response(status=304, headers=headers)
     return Response(body, status=200, mimetype="application/json", headers=headers)
 

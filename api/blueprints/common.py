@@ -35,7 +35,7 @@ def data_blueprint(name: str, import_name: str, url_prefix: str, description: st
     def _limit_headers(response: Response) -> Response:
         if "caller" in g:
             response.headers["X-RateLimit-Limit"] = str(g.caller.rate_limit)
-            response.headers["X-RateLimit-Remaining"] = str(max(0, g.remaining))
+            response.headers["X-RateLimit-Remaining"] = str(max(0, g.get("remaining", 0)))
         return response
 
     return blueprint
