@@ -6,11 +6,12 @@ import logging
 
 from flask import Flask, abort, request
 from flask_smorest import Api
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from api.blueprints import crawls, health, products, quotes
 from api.errors import error_response, register_error_handlers
 from api.metrics import ApiMetrics
+from api.schemas import Error
 from api.stores import Stores
 from sluice import __version__
 from sluice.settings import Settings, load_settings
@@ -19,6 +20,12 @@ log = logging.getLogger(__name__)
 
 #: the largest request body accepted (the API takes no uploads)
 MAX_BODY_BYTES = 64 * 1024
+
+
+class SluiceApi(Api):
+    """flask-smorest's Api, documenting the API's own error shape for every error status."""
+
+    ERROR_SCHEMA = Error
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -41,10 +48,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["sluice.metrics"] = metrics
     metrics.install(app)
 
-    api = Api(
+    api = SluiceApi(
         app,
         spec_kwargs={
             "info": {"description": "Products, price history, quotes and crawl runs."},
+            "security": [{"ApiKey": []}],
             "components": {
                 "securitySchemes": {
                     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
@@ -63,8 +71,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             abort(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
 
-    @app.errorhandler(SQLAlchemyError)
-    def _database_down(exc: SQLAlchemyError):
+    # Only a database that cannot be reached is a 503; other database errors are bugs (500).
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def _database_down(exc: Exception):
         log.error("PostgreSQL unavailable: %s", str(exc).splitlines()[0])
         return error_response(
             503,

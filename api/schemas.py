@@ -10,6 +10,20 @@ from sluice.schemas.normalize import AVAILABILITY
 MAX_LIMIT = 200
 
 
+class ErrorBody(Schema):
+    """What went wrong: a stable code, a readable message, and details (e.g. per parameter)."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class Error(Schema):
+    """Every error response: ``{"error": {"code", "message", "details"}}``."""
+
+    error = fields.Nested(ErrorBody, required=True)
+
+
 class PageQuery(Schema):
     """``limit`` and ``cursor`` of every listing."""
 
@@ -29,6 +43,15 @@ QUOTE_SORTS = {"id": "int", "as_of": "datetime", "symbol": "str"}
 CRAWL_SORTS = {"started_at": "datetime"}
 
 
+def decimal_text(**options: object) -> fields.Decimal:
+    """A decimal sent as a string (exact, e.g. "19.9900"), and documented as one."""
+    return fields.Decimal(
+        as_string=True,
+        metadata={"type": "string", "format": "decimal", "example": "19.9900"},
+        **options,
+    )
+
+
 def _sorts(allowed: dict[str, str]) -> list[str]:
     return [*allowed, *(f"-{name}" for name in allowed)]
 
@@ -40,8 +63,9 @@ class ProductQuery(PageQuery):
     category = fields.String(validate=validate.Length(min=1, max=200))
     brand = fields.String(validate=validate.Length(min=1, max=200))
     availability = fields.String(validate=validate.OneOf(AVAILABILITY))
-    min_price = fields.Decimal(validate=validate.Range(min=0), as_string=True)
-    max_price = fields.Decimal(validate=validate.Range(min=0), as_string=True)
+    # The bound is checked in _price_range: a Range validator would be documented as a string.
+    min_price = fields.Decimal(places=4, metadata={"minimum": 0})
+    max_price = fields.Decimal(places=4, metadata={"minimum": 0})
     q = fields.String(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Text to find in the product name (case-insensitive)."},
@@ -52,6 +76,9 @@ class ProductQuery(PageQuery):
     @validates_schema
     def _price_range(self, data: dict, **_: object) -> None:
         low, high = data.get("min_price"), data.get("max_price")
+        for name, value in (("min_price", low), ("max_price", high)):
+            if value is not None and (value < 0 or not value.is_finite()):
+                raise ValidationError("must be a number of at least 0", field_name=name)
         if low is not None and high is not None and low > high:
             raise ValidationError("must not be below min_price", field_name="max_price")
 
@@ -104,10 +131,10 @@ class Product(Schema):
     name = fields.String()
     brand = fields.String(allow_none=True)
     category = fields.String(allow_none=True)
-    price = fields.Decimal(as_string=True)
+    price = decimal_text()
     currency = fields.String()
     availability = fields.String()
-    rating = fields.Decimal(as_string=True, allow_none=True)
+    rating = decimal_text(allow_none=True)
     review_count = fields.Integer(allow_none=True)
     image_url = fields.String(allow_none=True)
     url = fields.String()
@@ -119,7 +146,7 @@ class Product(Schema):
 class PricePoint(Schema):
     """One observed change of price or availability."""
 
-    price = fields.Decimal(as_string=True)
+    price = decimal_text()
     currency = fields.String()
     availability = fields.String()
     observed_at = fields.DateTime()
@@ -133,10 +160,10 @@ class Quote(Schema):
     symbol = fields.String()
     name = fields.String(allow_none=True)
     exchange = fields.String(allow_none=True)
-    price = fields.Decimal(as_string=True)
+    price = decimal_text()
     currency = fields.String()
-    change = fields.Decimal(as_string=True, allow_none=True)
-    change_pct = fields.Decimal(as_string=True, allow_none=True)
+    change = decimal_text(allow_none=True)
+    change_pct = decimal_text(allow_none=True)
     volume = fields.Integer(allow_none=True)
     as_of = fields.DateTime()
     trade_date = fields.Date()

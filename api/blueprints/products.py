@@ -17,6 +17,15 @@ from api.errors import ApiError
 from api.schemas import PageQuery, PricePage, Product, ProductExportQuery, ProductPage, ProductQuery
 from api.services import products as service
 
+#: ids are PostgreSQL bigints: a larger number names no product
+MAX_ID = 2**63 - 1
+
+
+def _known_id(product_id: int) -> None:
+    if product_id > MAX_ID:
+        raise ApiError(404, "not_found", f"no product {product_id}")
+
+
 blp = data_blueprint("products", __name__, "/api/v1/products", "Products and price history.")
 
 
@@ -56,6 +65,7 @@ class OneProduct(MethodView):
     @blp.response(200, Product)
     def get(self, product_id: int) -> Response:
         """A product by id."""
+        _known_id(product_id)
 
         def build() -> dict:
             with stores().engine.connect() as conn:
@@ -75,6 +85,7 @@ class ProductPrices(MethodView):
     @blp.response(200, PricePage)
     def get(self, product_id: int, **filters) -> Response:
         """Price changes of a product, oldest first."""
+        _known_id(product_id)
 
         def build() -> dict:
             with stores().engine.connect() as conn:
