@@ -1,8 +1,8 @@
 """``sluice up / down / status``: the whole platform.
 
 The platform is the data stack, the database migrations, the processors, the spider worker
-pool, the demo sites and Airflow (api-server, scheduler, dag-processor, triggerer), all under
-one supervisor; the API joins it when it is built.
+pool, the demo sites, the API and Airflow (api-server, scheduler, dag-processor, triggerer),
+all under one supervisor.
 """
 
 from __future__ import annotations
