@@ -20,8 +20,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka]
 def test_health_needs_no_key_and_data_needs_a_valid_one(client, settings):
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").json["status"] == "ready"
-    assert client.get("/metrics").status_code == 200
     assert client.get("/api/v1/openapi.json").json["info"]["title"] == "Sluice API"
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and "openapi.json" in docs.get_data(as_text=True)
     missing = client.get("/api/v1/products")
     assert missing.status_code == 401 and "X-API-Key" in missing.json["error"]["message"]
     wrong = client.get("/api/v1/products", headers={"X-API-Key": "slk_not-a-key"})
@@ -33,6 +34,12 @@ def test_health_needs_no_key_and_data_needs_a_valid_one(client, settings):
         assert keys.revoke(conn, name)
     revoked = client.get("/api/v1/products?limit=1", headers={"X-API-Key": key})
     assert revoked.status_code == 401 and "revoked" in revoked.json["error"]["message"]
+
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'sluice_api_requests_total{method="GET",route="/api/v1/products",status="401"}' in (
+        metrics
+    )
+    assert "sluice_api_request_duration_seconds_bucket" in metrics
 
 
 def test_a_key_over_its_limit_gets_429_with_retry_after(client, settings):
