@@ -7,7 +7,7 @@ STAMP := $(VENV)/.sluice-installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv up down status demo test lint format constraints clean
+.PHONY: help deps venv tools up down status demo test lint format constraints clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@PYTHON=$(PYTHON) scripts/install-venv $(VENV)
 	@touch $@
 
+tools: ## Install the offline checkers of the deployment files (cached outside the checkout)
+	@PYTHON=$(PYTHON) scripts/install-tools
+
 up: deps venv ## Start the platform (the data stack, today) and wait until healthy
 	@$(BIN)/sluice up
 
@@ -33,7 +36,7 @@ status: venv ## Show what runs and whether it answers
 demo: up ## Install what is missing, start everything, crawl the demo sites, show the data
 	@scripts/demo
 
-test: deps venv ## Install what is missing, start the stack, run lint and the whole suite
+test: deps venv tools ## Install what is missing, start the stack, run lint and the whole suite
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check --quiet .
 	@$(BIN)/sluice stack up

@@ -1,0 +1,56 @@
+# syntax=docker/dockerfile:1
+# One image for every Python component of Sluice (api, processors, spider workers, demo sites,
+# the CLI), started by its own command, e.g. `sluice api` or `sluice process --group archiver`;
+# and, as the target `airflow`, the official Airflow image with Sluice's code and plugins.
+
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
+
+# --- build: wheels for the pinned requirements and Sluice itself -----------------------------
+FROM ${PYTHON_IMAGE} AS build
+WORKDIR /src
+COPY requirements.txt constraints.txt ./
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt -c constraints.txt
+COPY pyproject.toml README.md ./
+COPY sluice ./sluice
+COPY spiders ./spiders
+COPY processors ./processors
+COPY plugins ./plugins
+COPY api ./api
+COPY demo ./demo
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+# --- runtime: no compilers, no pip cache, not root --------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    SLUICE_PROJECT_DIR=/app \
+    SLUICE_STACK_DIR=/tmp/sluice \
+    SCRAPY_SETTINGS_MODULE=spiders.settings
+RUN groupadd --system --gid 10001 sluice \
+    && useradd --system --uid 10001 --gid sluice --home-dir /app --shell /usr/sbin/nologin sluice
+WORKDIR /app
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels /wheels/*.whl \
+    && rm -rf /wheels
+# Migrations, the Scrapy project file and the DAGs travel with the image; data does not.
+COPY --chown=sluice:sluice pyproject.toml scrapy.cfg ./
+COPY --chown=sluice:sluice sql ./sql
+COPY --chown=sluice:sluice dags ./dags
+USER 10001:10001
+EXPOSE 5000 8000
+ENTRYPOINT ["sluice"]
+CMD ["api"]
+
+# --- airflow: the official image plus Sluice's code, plugins and DAGs -------------------------
+FROM ${AIRFLOW_IMAGE} AS airflow
+COPY --from=build --chown=airflow:0 /wheels /tmp/wheels
+# The official image installs as its own user, against its own constraints.
+RUN pip install --no-cache-dir --no-deps /tmp/wheels/sluice-*.whl \
+    && pip install --no-cache-dir \
+        "flask-smorest==0.47.0" "scrapy==2.19.0" "scrapy-redis==0.9.1" "extruct==0.18.0" \
+        "confluent-kafka==2.16.1" "pymongo==4.20.0" "marshmallow==4.4.0" \
+    && rm -rf /tmp/wheels
+COPY --chown=airflow:0 dags /opt/airflow/dags
+COPY --chown=airflow:0 sql /opt/airflow/sql
+ENV SLUICE_PROJECT_DIR=/opt/airflow
