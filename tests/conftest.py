@@ -59,11 +59,16 @@ def sluice_cli():
 
 
 @pytest.fixture(scope="session")
-def platform(stack: Stack, settings: Settings) -> Iterator[Stack]:
-    """The whole platform as `sluice up` runs it: migrations, processors, the worker pool, the
-    demo sites and Airflow (api-server, scheduler, dag-processor, triggerer)."""
+def migrated(stack: Stack) -> None:
+    """The database schema, applied by `sluice migrate` as a user would."""
     result = _run_sluice("migrate")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="session")
+def platform(stack: Stack, settings: Settings, migrated: None) -> Iterator[Stack]:
+    """The whole platform as `sluice up` runs it: migrations, processors, the worker pool, the
+    demo sites and Airflow (api-server, scheduler, dag-processor, triggerer)."""
     running = Stack(settings, progress=Progress(), platform=True)
     try:
         running.up()

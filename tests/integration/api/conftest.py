@@ -33,14 +33,8 @@ def make_key(settings, rate_limit: int = 10_000) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def key(stack, settings, migrated_api) -> str:
+def key(stack, settings, migrated) -> str:
     return make_key(settings)[1]
-
-
-@pytest.fixture(scope="module")
-def migrated_api(stack, sluice_cli) -> None:
-    result = sluice_cli("migrate")
-    assert result.returncode == 0, result.stderr
 
 
 BRANDS = ["Acme", "Borel", "Cyan"]
@@ -49,7 +43,7 @@ AVAILABILITY = ["in_stock", "out_of_stock", "preorder", "unknown"]
 
 
 @pytest.fixture(scope="module")
-def catalog(settings, migrated_api) -> dict:
+def catalog(settings, migrated) -> dict:
     """30 products of a source of this module's own, with price histories, and 3 days of quotes
     for two symbols of its own."""
     source = f"api-{uuid.uuid4().hex[:8]}.localhost"

@@ -48,13 +48,6 @@ def with_path(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated(stack, sluice_cli) -> None:
-    """The real database's schema, applied by `sluice migrate` as a user would."""
-    result = sluice_cli("migrate")
-    assert result.returncode == 0, result.stderr
-
-
-@pytest.fixture(scope="session")
 def source(stack, settings, sluice_cli) -> Iterator[Source]:
     """Scratch PostgreSQL and MongoDB databases, migrated and seeded; dropped afterwards."""
     name = f"sluice_bktest_{uuid.uuid4().hex[:8]}"

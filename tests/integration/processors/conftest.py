@@ -11,13 +11,6 @@ from sluice.kafka.admin import admin_client, ensure_topics
 from sluice.kafka.topics import TopicSpec
 
 
-@pytest.fixture(scope="session")
-def migrated(stack, sluice_cli) -> None:
-    """The database schema, applied by `sluice migrate` as a user would."""
-    result = sluice_cli("migrate")
-    assert result.returncode == 0, result.stderr
-
-
 @pytest.fixture
 def scratch_topic(stack, settings) -> Iterator[str]:
     """A raw topic of this test's own, deleted afterwards."""

@@ -1,4 +1,4 @@
-"""Fixtures for these tests: the migrated schema and a writer connection."""
+"""Fixtures of the integration tests beyond those every layer shares (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,6 @@ import psycopg
 import pytest
 
 from sluice.storage.postgres import connect
-
-
-@pytest.fixture(scope="session")
-def migrated(stack, sluice_cli) -> None:
-    """The database schema, applied by `sluice migrate` as a user would."""
-    result = sluice_cli("migrate")
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")
