@@ -8,8 +8,8 @@ import redis
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from sluice.airflow_local import sqlalchemy_url
 from sluice.settings import Settings
+from sluice.storage.postgres import sqlalchemy_url
 from sluice.storage.redis import client
 
 

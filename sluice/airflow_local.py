@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from sluice.settings import Settings
+from sluice.storage.postgres import sqlalchemy_url
 
 #: the Airflow components `sluice up` runs, in start order
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -35,12 +36,6 @@ class AirflowSecrets:
 def airflow_home(settings: Settings) -> Path:
     """Airflow's home: logs, the generated password file and the shared secrets."""
     return settings.stack_dir / "airflow"
-
-
-def sqlalchemy_url(url: str) -> str:
-    """``url`` with the psycopg 3 driver, the one installed with Sluice."""
-    scheme, _, rest = url.partition("://")
-    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
 
 
 def _parts(url: str) -> dict[str, object]:

@@ -7,10 +7,9 @@ import sys
 from urllib.parse import urlsplit
 
 import click
-import psycopg
 
+from sluice.cli.postgres import writer_connection
 from sluice.settings import Settings
-from sluice.storage.postgres import connect
 
 
 @click.command("api")
@@ -31,15 +30,6 @@ def api(settings: Settings, workers: int, threads: int) -> None:
     os.execv(sys.executable, argv)  # noqa: S606
 
 
-def _writer(settings: Settings) -> psycopg.Connection:
-    try:
-        return connect(settings.postgres_writer_url, autocommit=True)
-    except psycopg.OperationalError as exc:
-        raise click.ClickException(
-            f"PostgreSQL does not answer ({str(exc).strip()}); run `sluice stack up`"
-        ) from exc
-
-
 @click.group("api-key")
 def api_key() -> None:
     """Manage API keys (stored hashed; sent as the X-API-Key header)."""
@@ -56,7 +46,7 @@ def create_command(settings: Settings, name: str, rate_limit: int) -> None:
 
     if not name.strip():
         raise click.BadParameter("must not be blank", param_hint="NAME")
-    with _writer(settings) as conn:
+    with writer_connection(settings) as conn:
         try:
             made = keys.create(conn, name, rate_limit)
         except ValueError as exc:
@@ -70,7 +60,7 @@ def list_command(settings: Settings) -> None:
     """Every key's name, prefix, limit and state."""
     from api import keys
 
-    with _writer(settings) as conn:
+    with writer_connection(settings) as conn:
         rows = keys.list_keys(conn)
     click.echo(f"{'NAME':<24} {'PREFIX':<14} {'LIMIT/MIN':>9}  {'CREATED':<20} STATE")
     for row in rows:
@@ -88,7 +78,7 @@ def revoke_command(settings: Settings, name: str) -> None:
     """Revoke the key named NAME (requests with it get 401 at once)."""
     from api import keys
 
-    with _writer(settings) as conn:
+    with writer_connection(settings) as conn:
         if not keys.revoke(conn, name):
             raise click.ClickException(f"no active API key named {name!r}")
     click.echo(f"revoked {name!r}")

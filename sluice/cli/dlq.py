@@ -6,19 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import click
-import psycopg
 
+from sluice.cli.postgres import writer_connection
 from sluice.settings import Settings
-from sluice.storage.postgres import connect
-
-
-def _connect(settings: Settings) -> psycopg.Connection:
-    try:
-        return connect(settings.postgres_writer_url, autocommit=True)
-    except psycopg.OperationalError as exc:
-        raise click.ClickException(
-            f"PostgreSQL does not answer ({str(exc).strip()}); run `sluice stack up`"
-        ) from exc
 
 
 def _utc(since: datetime | None) -> datetime | None:
@@ -49,7 +39,7 @@ def list_command(
     """Rejected records, oldest first."""
     from processors.redrive import list_rejected
 
-    with _connect(settings) as conn:
+    with writer_connection(settings) as conn:
         rows = list_rejected(conn, reason, _utc(since), pending, limit)
     if as_json:
         click.echo(json.dumps(rows, default=str, indent=2))
@@ -72,7 +62,7 @@ def show_command(settings: Settings, item_id: int) -> None:
     """One rejected record: where it came from, why, and its payload."""
     from processors.redrive import show_rejected
 
-    with _connect(settings) as conn:
+    with writer_connection(settings) as conn:
         row = show_rejected(conn, item_id)
     if row is None:
         raise click.ClickException(f"no rejected record {item_id}")
@@ -98,7 +88,7 @@ def redrive_command(
     from sluice.kafka.producer import make_producer
 
     producer = make_producer(settings.kafka_bootstrap, **{"client.id": "sluice-redrive"})
-    with _connect(settings) as conn:
+    with writer_connection(settings) as conn:
         try:
             result = redrive(conn, producer, reason, _utc(since), limit)
         except RuntimeError as exc:

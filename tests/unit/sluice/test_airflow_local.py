@@ -6,8 +6,9 @@ import json
 import stat
 from pathlib import Path
 
-from sluice.airflow_local import airflow_environment, connections, load_secrets, sqlalchemy_url
+from sluice.airflow_local import airflow_environment, connections, load_secrets
 from sluice.settings import load_settings
+from sluice.storage.postgres import sqlalchemy_url
 
 
 def settings(tmp_path: Path):
