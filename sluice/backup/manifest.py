@@ -14,7 +14,6 @@ MongoDB collection. Verification restores the set and compares against those num
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sluice.backup.errors import BackupError
+from sluice.checksums import sha256_file
 
 FORMAT = "sluice-backup"
 VERSION = 1
@@ -33,7 +33,6 @@ POSTGRES_DUMP = "postgres.dump"
 MONGO_DIR = "mongo"
 #: a set's directory name: no path separators, no leading dot (dot-names are work in progress)
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,15 @@ class Manifest:
     mongo: MongoPart
     files: dict[str, FileEntry]
     version: int = VERSION
+
+    def totals(self) -> dict[str, int]:
+        """How much the set holds: tables, rows, collections, documents."""
+        return {
+            "tables": len(self.postgres.tables),
+            "rows": sum(s.count for s in self.postgres.tables.values()),
+            "collections": len(self.mongo.collections),
+            "documents": sum(c.stats.count for c in self.mongo.collections.values()),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document written as ``manifest.json``."""
@@ -222,15 +230,6 @@ def relative_name(name: str) -> PurePosixPath:
 def collection_file(collection: str) -> str:
     """The set-relative file of a collection; names are percent-quoted to be file-name safe."""
     return f"{MONGO_DIR}/{quote(collection, safe='._-')}.bson.gz"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_entry(path: Path) -> FileEntry:

@@ -180,6 +180,15 @@ def table_stats(conn: psycopg.Connection) -> dict[str, ContentStats]:
     return stats
 
 
+def restored_table_stats(url: str) -> dict[str, ContentStats]:
+    """:func:`table_stats` of the database at ``url`` after a restore into it."""
+    with (
+        step(f"postgres: reading the restored tables of {redact(url)}"),
+        connect(url, autocommit=True, timeout=30) as conn,
+    ):
+        return table_stats(conn)
+
+
 def _one_table(conn: psycopg.Connection, oid: int, schema: str, table: str) -> ContentStats:
     key = conn.execute(_PRIMARY_KEY, (oid,)).fetchall()
     if key:

@@ -18,7 +18,6 @@ from sluice.backup.manifest import (
     read_backup,
     relative_name,
 )
-from sluice.storage.postgres import connect
 
 log = logging.getLogger(__name__)
 
@@ -85,24 +84,14 @@ def restore_backup(
             del pending[name]
     if check:
         _check(backup, postgres_url, mongo_db)
-    report = RestoreReport(
-        path=set_dir,
-        tables=len(manifest.postgres.tables),
-        rows=sum(s.count for s in manifest.postgres.tables.values()),
-        collections=len(manifest.mongo.collections),
-        documents=sum(c.stats.count for c in manifest.mongo.collections.values()),
-    )
+    report = RestoreReport(path=set_dir, **manifest.totals())
     log.info("backup restored path=%s tables=%d", set_dir, report.tables)
     return report
 
 
 def _check(backup: BackupSet, postgres_url: str, mongo_db: Database) -> None:
     manifest = backup.manifest
-    with (
-        step(f"postgres: reading the restored tables of {postgres.redact(postgres_url)}"),
-        connect(postgres_url, autocommit=True, timeout=30) as conn,
-    ):
-        tables = postgres.table_stats(conn)
+    tables = postgres.restored_table_stats(postgres_url)
     collections: dict[str, ContentStats] = {}
     for name in manifest.mongo.collections:
         with step(f"mongo: reading the restored {mongo_db.name}.{name}"):

@@ -20,7 +20,6 @@ from sluice.backup.manifest import (
     read_backup,
     relative_name,
 )
-from sluice.storage.postgres import connect
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +75,7 @@ def verify_backup(
         )
     report = VerifyReport(
         path=set_dir,
-        tables=len(manifest.postgres.tables),
-        rows=sum(s.count for s in manifest.postgres.tables.values()),
-        collections=len(manifest.mongo.collections),
-        documents=sum(c.stats.count for c in manifest.mongo.collections.values()),
+        **manifest.totals(),
         scratch_postgres=scratch_pg,
         scratch_mongo=scratch_mongo,
         seconds=time.monotonic() - started,
@@ -100,11 +96,7 @@ def _restore_postgres(
     manifest = backup.manifest
     dump = backup.path / relative_name(manifest.postgres.dump)
     postgres.restore(scratch_url, dump, pg_bindir=pg_bindir, jobs=jobs)
-    with (
-        step(f"postgres: reading the restored tables of {postgres.redact(scratch_url)}"),
-        connect(scratch_url, autocommit=True, timeout=30) as conn,
-    ):
-        actual = postgres.table_stats(conn)
+    actual = postgres.restored_table_stats(scratch_url)
     return compare_stats(manifest.postgres.tables, actual, kind="table", unit="rows")
 
 

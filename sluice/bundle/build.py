@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import subprocess
@@ -11,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
+
+from sluice.checksums import sha256_file
 
 MANIFEST = "manifest.json"
 #: what a bundle carries: DAG sources and their documentation, never caches or secrets
@@ -54,11 +55,6 @@ def bundle_files(dags_dir: Path) -> list[Path]:
         for p in dags_dir.rglob("*")
         if p.is_file() and p.suffix in INCLUDED_SUFFIXES and "__pycache__" not in p.parts
     )
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build_bundle(project_dir: Path, out_dir: Path, version: str | None = None) -> BuiltBundle:

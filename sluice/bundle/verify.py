@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sluice.bundle.build import MANIFEST
+from sluice.checksums import sha256_file
 
 
 class BundleError(Exception):
@@ -49,8 +49,7 @@ def unpack(archive: Path, into: Path) -> dict:
         path = into / name
         if not path.is_file():
             raise BundleError(f"{archive}: {name} is in the manifest but not in the archive")
-        got = hashlib.sha256(path.read_bytes()).hexdigest()
-        if got != expected:
+        if sha256_file(path) != expected:
             raise BundleError(f"{archive}: {name} does not match its manifest hash")
     extra = {
         str(p.relative_to(into))
