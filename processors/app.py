@@ -49,6 +49,19 @@ def version_bumper(redis_url: str) -> Callable[[list[str]], None]:
     return bump
 
 
+def mongo_database(settings: Settings) -> str:
+    """The MongoDB database of the raw archive (named in SLUICE_MONGO_URL)."""
+    return urlsplit(settings.mongo_url).path.lstrip("/") or "sluice"
+
+
+def normalizer_sink(settings: Settings) -> PostgresSink:
+    """The normalizer's writes: the writer role, data versions bumped after each commit."""
+    return PostgresSink(
+        lambda: postgres.connect(settings.postgres_writer_url, autocommit=True),
+        after_commit=version_bumper(settings.redis_url),
+    )
+
+
 def build(
     settings: Settings,
     group: str,
@@ -65,17 +78,12 @@ def build(
         make_producer(settings.kafka_bootstrap, **{"client.id": f"sluice-{group}-dlq"})
     )
     if group == "archiver":
-        database = urlsplit(settings.mongo_url).path.lstrip("/") or "sluice"
         handler, sink = (
             ArchiveHandler(),
-            MongoSink(mongo.client(settings.mongo_url, timeout=60), database),
+            MongoSink(mongo.client(settings.mongo_url, timeout=60), mongo_database(settings)),
         )
     elif group == "normalizer":
-        handler = NormalizeHandler()
-        sink = PostgresSink(
-            lambda: postgres.connect(settings.postgres_writer_url, autocommit=True),
-            after_commit=version_bumper(settings.redis_url),
-        )
+        handler, sink = NormalizeHandler(), normalizer_sink(settings)
     else:
         raise ValueError(f"unknown processor group {group!r}; choose from {', '.join(GROUPS)}")
     return Runtime(

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 from pymongo import ASCENDING
@@ -273,18 +272,14 @@ def reprocess_with_settings(
 ) -> ReprocessStats:
     """:func:`reprocess` on the stores ``settings`` name, as the normalizer uses them (the
     writer role; data versions bumped after each batch so API caches see the rebuilt rows)."""
-    from processors.app import version_bumper
-    from sluice.storage import mongo, postgres
+    from processors.app import mongo_database, normalizer_sink
+    from sluice.storage import mongo
 
-    database = urlsplit(settings.mongo_url).path.lstrip("/") or "sluice"
-    sink = PostgresSink(
-        lambda: postgres.connect(settings.postgres_writer_url, autocommit=True),
-        after_commit=version_bumper(settings.redis_url),
-    )
+    sink = normalizer_sink(settings)
     with mongo.client(settings.mongo_url, timeout=MONGO_TIMEOUT) as client:
         try:
             return reprocess(
-                client[database][COLLECTION],
+                client[mongo_database(settings)][COLLECTION],
                 sink,
                 start,
                 end,
