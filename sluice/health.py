@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import KafkaException
 
+from sluice.crawl.runs import LAST_FINISHED
 from sluice.kafka.admin import admin_client
 from sluice.kafka.lag import group_lag
 from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
@@ -244,16 +245,6 @@ def dlq_rate(conn: psycopg.Connection, window: timedelta, now: datetime | None =
     return DlqRate(since, until, int(rejected), int(stored))
 
 
-SPIDER_FRESHNESS = """
-SELECT s.spider, max(r.finished_at)
-FROM unnest(%(spiders)s::text[]) AS s (spider)
-LEFT JOIN crawl_runs r
-    ON r.spider = s.spider AND r.status = 'finished' AND r.finished_at IS NOT NULL
-GROUP BY s.spider
-ORDER BY s.spider
-"""
-
-
 def spider_freshness(
     conn: psycopg.Connection, spiders: Sequence[str] | None = None, now: datetime | None = None
 ) -> list[Freshness]:
@@ -267,8 +258,9 @@ def spider_freshness(
                 "SELECT DISTINCT spider FROM crawl_runs WHERE spider IS NOT NULL ORDER BY 1"
             )
         ]
-    rows = conn.execute(SPIDER_FRESHNESS, {"spiders": names}).fetchall()
-    return [_freshness("spider", name, newest, now) for name, newest in rows]
+    # The age is measured against ``now`` here (it may be given), not the database's clock.
+    rows = conn.execute(LAST_FINISHED, {"spiders": names}).fetchall()
+    return [_freshness("spider", name, newest, now) for name, newest, _ in rows]
 
 
 SOURCE_FRESHNESS = """

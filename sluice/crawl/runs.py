@@ -7,6 +7,16 @@ from typing import Any
 
 import psycopg
 
+#: each spider's newest finished run, and its age in hours by the database's clock
+LAST_FINISHED = """
+SELECT s.spider, max(r.finished_at), extract(epoch FROM now() - max(r.finished_at)) / 3600
+FROM unnest(%(spiders)s::text[]) AS s (spider)
+LEFT JOIN crawl_runs r
+    ON r.spider = s.spider AND r.status = 'finished' AND r.finished_at IS NOT NULL
+GROUP BY s.spider
+ORDER BY s.spider
+"""
+
 REGISTER = """
 INSERT INTO crawl_runs (crawl_id, spider, airflow_run_id, status, params, started_at, updated_at)
 VALUES (%(crawl_id)s, %(spider)s, %(run_id)s, 'running', %(params)s, now(), now())

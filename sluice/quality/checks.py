@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
+from sluice.crawl.runs import LAST_FINISHED
 from sluice.quality import rules
 from sluice.quality.results import CHECK_NAMES, CheckResult, Thresholds, summary
 from sluice.schemas.currencies import ISO_4217
@@ -468,16 +469,6 @@ def _duplicates(
     return results
 
 
-SPIDER_FRESHNESS = """
-SELECT s.spider, max(r.finished_at), extract(epoch FROM now() - max(r.finished_at)) / 3600
-FROM unnest(%(spiders)s::text[]) AS s (spider)
-LEFT JOIN crawl_runs r
-    ON r.spider = s.spider AND r.status = 'finished' AND r.finished_at IS NOT NULL
-GROUP BY s.spider
-ORDER BY s.spider
-"""
-
-
 def _freshness(
     conn: psycopg.Connection, filters: _Filters, spiders: list[str], thresholds: Thresholds
 ) -> list[CheckResult]:
@@ -513,9 +504,7 @@ def _freshness(
         if source not in seen:
             results.append(rules.missing_source(source, thresholds.max_age_hours))
     if spiders:
-        for spider, finished_at, age in _fetch(
-            conn, sql.SQL(SPIDER_FRESHNESS), {"spiders": spiders}
-        ):
+        for spider, finished_at, age in _fetch(conn, sql.SQL(LAST_FINISHED), {"spiders": spiders}):
             results.append(
                 rules.spider_freshness(
                     spider,
