@@ -30,13 +30,20 @@ def page(
     conn: Connection,
     query: Select,
     id_column: Column,
-    sort_column: Column,
-    sort: str,
-    key: SortKey,
-    limit: int,
-    cursor: str | None,
+    sorts: dict[str, str],
+    filters: dict[str, Any],
+    sort_columns: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of ``query`` in ``key`` order after ``cursor``; (rows, next cursor or None)."""
+    """One page of ``query`` in the order ``filters["sort"]`` names (default ``id``), after
+    ``filters["cursor"]``, ``filters["limit"]`` rows; (rows, next cursor or None).
+
+    ``sorts`` maps each sortable name to its cursor type; the column sorted on is the query's
+    column of that name unless ``sort_columns`` gives another expression.
+    """
+    sort = filters.get("sort", "id")
+    key = parse_sort(sort, sorts)
+    sort_column = (sort_columns or {}).get(key.column, query.selected_columns[key.column])
+    limit, cursor = filters["limit"], filters.get("cursor")
     if cursor:
         value, last_id = decode_cursor(cursor, sort, key.kind)
         if key.column == "id":

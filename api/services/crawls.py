@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from api.listing import page, parse_sort
+from api.listing import page
 from api.schemas import CRAWL_SORTS
 from api.tables import crawl_runs
 
@@ -21,18 +21,7 @@ def list_crawls(conn: Connection, filters: dict[str, Any]) -> tuple[list[dict], 
     for name in ("spider", "status"):
         if filters.get(name):
             query = query.where(crawl_runs.c[name] == filters[name])
-    key = parse_sort(filters["sort"], CRAWL_SORTS)
-    rows, following = page(
-        conn,
-        query,
-        crawl_runs.c.crawl_id,
-        STARTED,
-        filters["sort"],
-        key,
-        filters["limit"],
-        filters.get("cursor"),
-    )
-    return rows, following
+    return page(conn, query, crawl_runs.c.crawl_id, CRAWL_SORTS, filters, {"started_at": STARTED})
 
 
 def get_crawl(conn: Connection, crawl_id: str) -> dict | None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from api.listing import page, parse_sort
+from api.listing import page
 from api.schemas import PRODUCT_SORTS
 from api.tables import product_prices, products
 
@@ -35,17 +35,7 @@ def filtered(filters: dict[str, Any]) -> Select:
 
 def list_products(conn: Connection, filters: dict[str, Any]) -> tuple[list[dict], str | None]:
     """One page of products."""
-    key = parse_sort(filters["sort"], PRODUCT_SORTS)
-    return page(
-        conn,
-        filtered(filters),
-        products.c.id,
-        products.c[key.column],
-        filters["sort"],
-        key,
-        filters["limit"],
-        filters.get("cursor"),
-    )
+    return page(conn, filtered(filters), products.c.id, PRODUCT_SORTS, filters)
 
 
 def get_product(conn: Connection, product_id: int) -> dict | None:
@@ -59,14 +49,4 @@ def list_prices(
 ) -> tuple[list[dict], str | None]:
     """A product's price history, oldest first."""
     query = select(product_prices).where(product_prices.c.product_id == product_id)
-    key = parse_sort("id", {"id": "int"})
-    return page(
-        conn,
-        query,
-        product_prices.c.id,
-        product_prices.c.id,
-        "id",
-        key,
-        filters["limit"],
-        filters.get("cursor"),
-    )
+    return page(conn, query, product_prices.c.id, {"id": "int"}, filters)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from api.listing import page, parse_sort
+from api.listing import page
 from api.schemas import QUOTE_SORTS
 from api.tables import quotes
 
@@ -28,17 +28,7 @@ def filtered(filters: dict[str, Any]) -> Select:
 
 def list_quotes(conn: Connection, filters: dict[str, Any]) -> tuple[list[dict], str | None]:
     """One page of quotes."""
-    key = parse_sort(filters["sort"], QUOTE_SORTS)
-    return page(
-        conn,
-        filtered(filters),
-        quotes.c.id,
-        quotes.c[key.column],
-        filters["sort"],
-        key,
-        filters["limit"],
-        filters.get("cursor"),
-    )
+    return page(conn, filtered(filters), quotes.c.id, QUOTE_SORTS, filters)
 
 
 def latest_quote(conn: Connection, symbol: str) -> dict | None:
