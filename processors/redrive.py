@@ -9,7 +9,7 @@ under its new offset, so nothing is lost either way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -45,7 +45,12 @@ def list_rejected(
     pending_only: bool = False,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Rejected records, oldest first; ``reason`` matches exactly or as a prefix."""
+    """Rejected records, oldest first; ``reason`` matches exactly or as a prefix.
+
+    A ``since`` without a time zone is UTC (PostgreSQL would read it in its session's zone).
+    """
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(
             LIST, {"reason": reason, "since": since, "pending": pending_only, "limit": limit}

@@ -146,20 +146,21 @@ class DlqRedriveOperator(BaseOperator):
         from processors.redrive import redrive
         from sluice.kafka.producer import make_producer
 
+        reason, since_text = _blank_to_none(self.reason), _blank_to_none(self.since)
         since = None
-        if self.since and self.since not in ("None", ""):
+        if since_text:
             try:
-                since = datetime.fromisoformat(self.since)
+                since = datetime.fromisoformat(since_text)
             except ValueError as exc:
-                raise AirflowException(f"since={self.since!r} is not an ISO timestamp") from exc
+                raise AirflowException(f"since={since_text!r} is not an ISO timestamp") from exc
         hook = SluiceHook()
         producer = make_producer(
             hook.kafka_config()["bootstrap.servers"], **{"client.id": "sluice-airflow-redrive"}
         )
         with hook.postgres() as conn:
             conn.autocommit = True
-            result = redrive(conn, producer, self.reason or None, since)
-        self.log.info("re-drove %s records (reason=%s, since=%s)", result.sent, self.reason, since)
+            result = redrive(conn, producer, reason, since)
+        self.log.info("re-drove %s records (reason=%s, since=%s)", result.sent, reason, since)
         return {"sent": result.sent, "ids": result.ids[:1000]}
 
 

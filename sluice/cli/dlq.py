@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
 from sluice.cli.postgres import writer_connection
 from sluice.settings import Settings
-
-
-def _utc(since: datetime | None) -> datetime | None:
-    """``--since`` is given in UTC; without a zone PostgreSQL would read it in its own."""
-    return since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
 
 
 @click.group()
@@ -40,7 +35,7 @@ def list_command(
     from processors.redrive import list_rejected
 
     with writer_connection(settings) as conn:
-        rows = list_rejected(conn, reason, _utc(since), pending, limit)
+        rows = list_rejected(conn, reason, since, pending, limit)
     if as_json:
         click.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -90,7 +85,7 @@ def redrive_command(
     producer = make_producer(settings.kafka_bootstrap, **{"client.id": "sluice-redrive"})
     with writer_connection(settings) as conn:
         try:
-            result = redrive(conn, producer, reason, _utc(since), limit)
+            result = redrive(conn, producer, reason, since, limit)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(

@@ -71,3 +71,12 @@ def test_a_dated_run_without_any_date_is_refused():
     settings = load_settings({}, project_dir=Path.cwd())
     with pytest.raises(AirflowException, match="needs a date"):
         run_plan("finance", {}, context(None), settings)
+
+
+@pytest.mark.parametrize(("rendered", "value"), [("None", None), ("", None), (None, None),
+                                                 ("invalid_item", "invalid_item")])  # fmt: skip
+def test_an_empty_templated_param_means_no_filter(rendered, value):
+    from plugins.operators.platform import _blank_to_none
+
+    # `{{ params.reason }}` renders an unset param as "None": not a reason to filter on.
+    assert _blank_to_none(rendered) == value
