@@ -66,8 +66,9 @@ def _http_error(exc: HTTPException) -> Response:
         429: "rate_limited",
     }.get(status, exc.name.lower().replace(" ", "_"))
     response = error_response(status, code, message, details)
-    if status == 405 and exc.get_response().headers.get("Allow"):
-        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    allowed = exc.get_response().headers.get("Allow") if status == 405 else None
+    if allowed:
+        response.headers["Allow"] = allowed
     return response
 
 

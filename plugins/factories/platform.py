@@ -34,7 +34,7 @@ def data_quality_dag() -> DAG:
             "`data_quality:<run id>`). A failed check fails the task, and its log and error "
             "list what broke."
         ),
-        schedule=assets[0] if len(assets) == 1 else _any(assets),
+        schedule=_any(assets),
         start_date=START,
         catchup=False,
         default_args=default_args(retries=1),
@@ -45,6 +45,7 @@ def data_quality_dag() -> DAG:
 
 
 def _any(assets: list[Asset]):
+    """Any one of ``assets`` (a single asset is itself)."""
     condition = assets[0]
     for asset in assets[1:]:
         condition = condition | asset
