@@ -21,8 +21,8 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@PYTHON=$(PYTHON) scripts/install-venv $(VENV)
 	@touch $@
 
-tools: ## Install the offline checkers of the deployment files (cached outside the checkout)
-	@PYTHON=$(PYTHON) scripts/install-tools
+tools: venv ## Install the offline checkers of the deployment files (cached outside the checkout)
+	@PYTHON=$(PYTHON) SLUICE_PYTHON=$(BIN)/python scripts/install-tools
 
 up: deps venv ## Start the platform (the data stack, today) and wait until healthy
 	@$(BIN)/sluice up

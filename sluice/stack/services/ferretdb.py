@@ -7,27 +7,20 @@ package (``assets/ferretdb``) is built once from the Go module proxy into the ca
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import platform
-import re
 import shutil
-import subprocess
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pymongo.errors
 
+from sluice.stack.golang import GO_FIX, ensure_go
 from sluice.stack.progress import Progress
-from sluice.stack.services.base import NotReady, Program, Service, require_executable
+from sluice.stack.services.base import NotReady, Program, Service
 from sluice.storage.mongo import client
 
 SOURCE_FILES = ("main.go", "go.mod", "go.sum")
-#: FerretDB 1.24 needs Go 1.22; older Go (Debian 12 ships 1.19) fetches this toolchain instead.
-MIN_GO = (1, 22)
-TOOLCHAIN = "1.22.12"
-GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 SLOG_LEVELS = {
     "DEBUG": "debug",
     "INFO": "info",
@@ -35,16 +28,6 @@ SLOG_LEVELS = {
     "ERROR": "error",
     "CRITICAL": "error",
 }
-GO_FIX = (
-    "install Go 1.22 or newer (`make deps` installs Debian's golang), then run `sluice stack up`"
-)
-
-
-def go_version(go: str) -> tuple[int, int]:
-    """(major, minor) of the Go toolchain at ``go``; (0, 0) when it cannot tell."""
-    out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
-    match = re.match(r"go(\d+)\.(\d+)", out.stdout.strip())
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 def _sources() -> dict[str, bytes]:
@@ -78,7 +61,7 @@ class FerretDB(Service):
     def install(self, progress: Progress) -> None:
         if self.binary.exists():
             return
-        go = self._go(progress)
+        go = ensure_go(self.settings.cache_dir / "go", progress, self.name)
         build_dir = self.cache_dir / "src"
         shutil.rmtree(build_dir, ignore_errors=True)
         build_dir.mkdir(parents=True)
@@ -97,41 +80,6 @@ class FerretDB(Service):
             env=env,
         )
         partial.rename(self.binary)
-
-    def _go(self, progress: Progress) -> str:
-        """A Go of at least MIN_GO: the one on PATH, or a toolchain fetched through it."""
-        go = require_executable(self.name, "go", "golang-go", "PATH")
-        if go_version(go) >= MIN_GO:
-            return go
-        local = self.cache_dir / f"go{TOOLCHAIN}" / "bin" / "go"
-        if local.exists():
-            return str(local)
-        arch = GOARCH.get(platform.machine(), platform.machine())
-        module = f"golang.org/toolchain@v0.0.1-go{TOOLCHAIN}.linux-{arch}"
-        work = self.cache_dir / "toolchain"
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "go.mod").write_text("module toolchain\n\ngo 1.19\n", encoding="utf-8")
-        listing = work / "download.json"
-        progress.run(
-            self.name,
-            f"fetching the Go {TOOLCHAIN} toolchain",
-            ["sh", "-c", f'"$0" mod download -json {module} > {listing}', go],
-            expect="the installed Go is older than 1.22; first run only",
-            log_file=work / "download.log",
-            fix=GO_FIX,
-            cwd=work,
-            env={**os.environ, "GOFLAGS": "-modcacherw"},
-        )
-        source = Path(json.loads(listing.read_text(encoding="utf-8"))["Dir"])
-        staging = local.parent.parent.with_suffix(".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(source, staging)
-        # Module zips carry no file modes: make the toolchain's programs executable again.
-        for folder in (staging / "bin", *(staging / "pkg" / "tool").glob("*")):
-            for tool in folder.iterdir():
-                tool.chmod(0o755)
-        staging.rename(local.parent.parent)
-        return str(local)
 
     def prepare(self, progress: Progress) -> None:
         (self.data_dir / "data").mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -11,15 +12,24 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tool(settings) -> Callable[..., subprocess.CompletedProcess]:
-    """Run a checker from the tools venv: ``tool("hadolint", "Dockerfile")``."""
-    bin_dir = settings.cache_dir / "tools" / "venv" / "bin"
+    """Run a checker `make tools` installed: ``tool("hadolint", "Dockerfile")``.
 
-    def run(name: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        executable = bin_dir / name
-        assert executable.exists(), f"{executable} is missing: run `make tools`"
+    The tools' own directories come first on PATH, so a checker that calls another (actionlint
+    runs shellcheck on `run:` steps) finds the pinned one.
+    """
+    folders = [settings.cache_dir / "tools" / "venv" / "bin", settings.cache_dir / "tools" / "bin"]
+    path = os.pathsep.join([*map(str, folders), os.environ.get("PATH", "")])
+
+    def run(
+        name: str, *args: str, cwd: Path | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
+        found = [folder / name for folder in folders if (folder / name).exists()]
+        assert found, f"{name} is not in {', '.join(map(str, folders))}: run `make tools`"
         return subprocess.run(
-            [str(executable), *args],
+            [str(found[0]), *args],
             cwd=cwd or settings.project_dir,
+            input=stdin,
+            env={**os.environ, "PATH": path},
             capture_output=True,
             text=True,
             timeout=300,

@@ -8,10 +8,10 @@ import pytest
 
 from sluice.settings import load_settings
 from sluice.stack.errors import StackError
+from sluice.stack.golang import go_version
 from sluice.stack.progress import Progress
 from sluice.stack.services import all_services
 from sluice.stack.services.base import require_executable
-from sluice.stack.services.ferretdb import go_version
 from sluice.stack.services.kafka import Kafka, new_cluster_id
 from sluice.stack.services.postgres import Postgres
 from sluice.stack.services.redis import Redis
