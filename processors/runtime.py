@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from processors.base import Batch, Handler, Origin, Rejection, Sink, SinkUnavailable
 from processors.dlq import DeadLetters
+from processors.metrics import STATISTICS_INTERVAL_MS, GroupMetrics
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Runtime:
         poll_timeout: float = 1.0,
         backoff_max: float = 30.0,
         consumer_overrides: dict[str, object] | None = None,
+        metrics: GroupMetrics | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.group = group
@@ -88,6 +90,7 @@ class Runtime:
         self.poll_timeout = poll_timeout
         self.backoff_max = backoff_max
         self.consumer_overrides = consumer_overrides or {}
+        self.metrics = metrics
         self._stopping = False
         self._revoked = False
         self._backing_off = False
@@ -120,6 +123,9 @@ class Runtime:
         ``until_idle`` — the group's partitions have no lag and nothing came for that long."""
         stats = RunStats()
         config = consumer_config(self.bootstrap, self.group, **self.consumer_overrides)
+        if self.metrics is not None:
+            config["statistics.interval.ms"] = STATISTICS_INTERVAL_MS
+            config["stats_cb"] = self.metrics.statistics
         consumer = Consumer(config)
         self._consumer = consumer
         consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -156,6 +162,7 @@ class Runtime:
         return stats
 
     def _process(self, consumer: Consumer, messages: list[Message], stats: RunStats) -> None:
+        arrived = time.monotonic()
         batch = Batch()
         good: list[Message] = []
         for message in messages:
@@ -192,10 +199,16 @@ class Runtime:
         stats.written += len(batch.records)
         stats.rejected += len(batch.rejections)
         stats.batches += 1
+        reasons: dict[str, int] = {}
         for rejection in batch.rejections:
-            stats.rejections_by_reason[rejection.reason] = (
-                stats.rejections_by_reason.get(rejection.reason, 0) + 1
-            )
+            reasons[rejection.reason] = reasons.get(rejection.reason, 0) + 1
+        for reason, count in reasons.items():
+            stats.rejections_by_reason[reason] = stats.rejections_by_reason.get(reason, 0) + count
+        if self.metrics is not None:
+            topics: dict[str, int] = {}
+            for message in good:
+                topics[message.topic()] = topics.get(message.topic(), 0) + 1
+            self.metrics.batch(topics, len(batch.records), reasons, time.monotonic() - arrived)
         log.info(
             "group=%s batch messages=%d rows=%d rejected=%d",
             self.group,
@@ -217,6 +230,8 @@ class Runtime:
                 self.dead_letters.publish(batch.rejections)
             except SinkUnavailable as exc:
                 stats.sink_retries += 1
+                if self.metrics is not None:
+                    self.metrics.sink_retry()
                 if not self._backing_off:
                     self._backing_off = True
                     consumer.pause(consumer.assignment())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from sluice.monitoring.ports import STATSD_PORT
 from sluice.settings import Settings
 from sluice.storage.postgres import sqlalchemy_url
 
@@ -142,6 +143,12 @@ def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, s
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # StatsD to the local statsd_exporter (`sluice up --with-monitoring`); without it the
+        # UDP packets are simply not received.
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(STATSD_PORT),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
     }
     for conn_id, conn in connections(settings).items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)

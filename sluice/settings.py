@@ -81,6 +81,10 @@ class Settings:
     proxies: str = ""
     # The spider worker pool: Scrapy processes it may run at once across every active crawl.
     worker_slots: int = 4
+    # Prometheus metrics of a long-running process (processors, worker pool, state exporter):
+    # served on metrics_host:metrics_port; 0 serves none. `sluice up` gives each its own port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -112,6 +116,10 @@ class Settings:
             )
         if self.worker_slots < 1:
             raise SettingsError(f"{ENV_PREFIX}WORKER_SLOTS={self.worker_slots} must be at least 1")
+        if not 0 <= self.metrics_port < 65536:
+            raise SettingsError(
+                f"{ENV_PREFIX}METRICS_PORT={self.metrics_port} is not a port (0 serves none)"
+            )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={self.log_level!r} is not a log level")
 

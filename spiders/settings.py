@@ -54,7 +54,7 @@ SPIDER_MIDDLEWARES = {
     "spiders.middlewares.filtering.RequestFilterMiddleware": 600,
 }
 
-EXTENSIONS = {"spiders.extensions.CrawlStatsSync": 500}
+EXTENSIONS = {"spiders.extensions.CrawlStatsSync": 500, "spiders.metrics.PrometheusStats": 510}
 CRAWL_STATS_INTERVAL = 1.0
 
 # -- items: validate with the shared schemas, then publish to Kafka -----------------------------

@@ -168,7 +168,8 @@ class BackupOperator(BaseOperator):
     """Back up PostgreSQL (pg_dump, custom format) and MongoDB into a set named by the day."""
 
     def execute(self, context: dict[str, Any]) -> str:
-        from sluice.backup import BackupError, create_backup
+        from sluice.backup import BackupError, create_backup, runs
+        from sluice.storage import postgres
 
         hook = SluiceHook()
         settings = hook.settings()
@@ -185,6 +186,8 @@ class BackupOperator(BaseOperator):
         except BackupError as exc:
             raise AirflowException(f"backup failed: {exc}") from exc
         self.log.info("backup set %s (%s bytes)", made.path, made.size)
+        with postgres.connect(settings.postgres_url, autocommit=True) as conn:
+            runs.record_created(conn, made.path.name, str(made.path), made.size)
         return str(made.path)
 
 
@@ -198,7 +201,8 @@ class VerifyBackupOperator(BaseOperator):
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from pymongo import MongoClient
 
-        from sluice.backup import BackupError, verify_backup
+        from sluice.backup import BackupError, runs, verify_backup
+        from sluice.storage import postgres
 
         path = Path(context["ti"].xcom_pull(task_ids=self.backup_task))
         hook = SluiceHook()
@@ -210,7 +214,11 @@ class VerifyBackupOperator(BaseOperator):
                     pg_bindir=settings.pg_bindir,
                 )  # fmt: skip
             except BackupError as exc:
+                with postgres.connect(settings.postgres_url, autocommit=True) as conn:
+                    runs.record_verified(conn, path.name, ok=False, message=str(exc))
                 raise AirflowException(f"backup {path} does not restore: {exc}") from exc
+        with postgres.connect(settings.postgres_url, autocommit=True) as conn:
+            runs.record_verified(conn, path.name, ok=True)
         self.log.info(
             "backup %s restores: %s tables / %s rows, %s collections / %s documents equal",
             path, report.tables, report.rows, report.collections, report.documents,

@@ -14,6 +14,7 @@ from sluice.cli.bundle import bundle
 from sluice.cli.crawl import crawl
 from sluice.cli.demo_site import demo_site
 from sluice.cli.dlq import dlq
+from sluice.cli.exporter import exporter
 from sluice.cli.migrate import migrate
 from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
@@ -47,6 +48,7 @@ cli.add_command(backup)
 cli.add_command(bundle)
 cli.add_command(crawl)
 cli.add_command(demo_site)
+cli.add_command(exporter)
 cli.add_command(process)
 cli.add_command(reprocess)
 cli.add_command(dlq)

@@ -12,20 +12,35 @@ import click
 from sluice.cli.migrate import migrate_command
 from sluice.cli.stack import down_command, status_command, up_command
 from sluice.settings import Settings
+from sluice.stack.manager import Stack
+
+
+def monitoring_running(settings: Settings) -> bool:
+    """True when `sluice up --with-monitoring` started the monitoring services."""
+    return Stack(settings, monitoring=True).monitoring_running()
 
 
 @click.command("up")
+@click.option(
+    "--with-monitoring",
+    is_flag=True,
+    help="Also run Prometheus with the alert rules, the exporters and statsd_exporter.",
+)
 @click.pass_obj
-def up(settings: Settings) -> None:
+def up(settings: Settings, with_monitoring: bool) -> None:
     """Start the whole platform and wait until every part is healthy."""
     # Processors need the schema: data services first, then migrations, then the rest.
     up_command(settings, (), platform=False, table=False)
     migrate_command(settings)
-    up_command(settings, (), platform=True)
+    up_command(settings, (), platform=True, monitoring=with_monitoring)
     click.echo(
         f"Airflow UI: {settings.airflow_url} (login {settings.airflow_user} / "
         f"{settings.airflow_password}; set SLUICE_AIRFLOW_PASSWORD to change it)"
     )
+    if with_monitoring:
+        click.echo(
+            f"Prometheus: {settings.prometheus_url} (alerts at {settings.prometheus_url}/alerts)"
+        )
 
 
 @click.command("down")
@@ -40,4 +55,4 @@ def down(settings: Settings) -> None:
 @click.pass_obj
 def status(settings: Settings, as_json: bool) -> None:
     """Show every part's state and health; exit 3 if any is down."""
-    status_command(settings, (), as_json, platform=True)
+    status_command(settings, (), as_json, platform=True, monitoring=monitoring_running(settings))

@@ -41,10 +41,17 @@ def process(
 ) -> None:
     """Consume the raw topics into MongoDB and PostgreSQL until stopped (or idle)."""
     from processors.app import GROUPS, build
+    from processors.metrics import ProcessorMetrics
+    from sluice.monitoring.serve import MetricsPortBusy, serve_metrics
 
     selected = groups or GROUPS
     if consumer_group and len(selected) != 1:
         raise click.UsageError("--consumer-group needs exactly one --group")
+    metrics = ProcessorMetrics()
+    try:
+        serve_metrics(settings)
+    except MetricsPortBusy as exc:
+        raise click.ClickException(str(exc)) from exc
     runtimes = {
         name: build(
             settings,
@@ -52,6 +59,7 @@ def process(
             topics=list(topics) or None,
             consumer_group_id=consumer_group,
             batch_size=batch_size,
+            metrics=metrics.for_group(name),
         )
         for name in selected
     }

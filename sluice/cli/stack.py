@@ -19,10 +19,10 @@ from sluice.stack.manager import ServiceStatus, Stack
 EXIT_UNHEALTHY = 3
 
 
-def run_stack(settings: Settings, action, platform: bool = False):
+def run_stack(settings: Settings, action, platform: bool = False, monitoring: bool = False):
     """Run ``action(stack)`` and turn stack errors into one readable message and exit 1."""
     try:
-        return action(Stack(settings, platform=platform))
+        return action(Stack(settings, platform=platform, monitoring=monitoring))
     except (StackError, StackErrors) as exc:
         click.echo(f"sluice: {exc.describe()}", err=True)
         sys.exit(1)
@@ -48,11 +48,15 @@ def print_status(rows: list[ServiceStatus], as_json: bool) -> None:
 
 
 def up_command(
-    settings: Settings, services: tuple[str, ...], platform: bool = False, table: bool = True
+    settings: Settings,
+    services: tuple[str, ...],
+    platform: bool = False,
+    table: bool = True,
+    monitoring: bool = False,
 ) -> None:
     """Shared body of `sluice up` and `sluice stack up` (``table``: print the status table)."""
     begun = time.monotonic()
-    rows = run_stack(settings, lambda s: s.up(services), platform)
+    rows = run_stack(settings, lambda s: s.up(services), platform, monitoring)
     if table:
         print_status(rows, as_json=False)
         click.echo(
@@ -61,10 +65,14 @@ def up_command(
 
 
 def status_command(
-    settings: Settings, services: tuple[str, ...], as_json: bool, platform: bool = False
+    settings: Settings,
+    services: tuple[str, ...],
+    as_json: bool,
+    platform: bool = False,
+    monitoring: bool = False,
 ) -> None:
     """Shared body of `sluice status` and `sluice stack status`."""
-    rows = run_stack(settings, lambda s: s.status(services), platform)
+    rows = run_stack(settings, lambda s: s.status(services), platform, monitoring)
     print_status(rows, as_json)
     if not all(row.healthy for row in rows):
         sys.exit(EXIT_UNHEALTHY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 
@@ -21,11 +22,31 @@ log = logging.getLogger(__name__)
 def worker(settings: Settings, slots: int | None, poll: float) -> None:
     """Start Scrapy workers for every dispatched crawl until stopped (SIGTERM)."""
     from sluice.crawl.pool import WorkerPool
+    from sluice.crawl.pool_metrics import PoolMetrics
     from sluice.crawl.runner import start_worker
+    from sluice.monitoring.serve import (
+        MetricsPortBusy,
+        fresh_multiprocess_dir,
+        multiprocess_registry,
+        serve_metrics,
+    )
     from sluice.storage.redis import client
 
     server = client(settings.redis_url, decode=False, retries=5)
     pool = WorkerPool(settings, server, start_worker, slots or settings.worker_slots)
+    metrics = None
+    if settings.metrics_port:
+        shared = fresh_multiprocess_dir(settings.stack_dir / "metrics" / "workers")
+        # Set only now, after prometheus-client is imported: the pool's own gauges stay in
+        # memory, while the workers it starts inherit the variable and write their counters
+        # to files this registry sums.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
+        registry = multiprocess_registry(shared)
+        metrics = PoolMetrics(registry)
+        try:
+            serve_metrics(settings, registry)
+        except MetricsPortBusy as exc:
+            raise click.ClickException(str(exc)) from exc
     stopping = False
 
     def stop(*_: object) -> None:
@@ -38,6 +59,8 @@ def worker(settings: Settings, slots: int | None, poll: float) -> None:
     while not stopping:
         try:
             pool.step()
+            if metrics is not None:
+                metrics.refresh(pool)
         except redis.RedisError as exc:
             # Redis away: keep running workers alive and look again; they retry on their own.
             log.warning("worker pool: Redis unavailable (%s); retrying", exc)

@@ -79,6 +79,14 @@ class WorkerPool:
         """Workers running now, over every crawl."""
         return sum(len(c.alive()) for c in self.crawls.values())
 
+    def queue_lengths(self) -> dict[str, int]:
+        """Requests waiting in the queues of the crawls this pool works on, by spider."""
+        lengths: dict[str, int] = {}
+        for crawl_id, workers in self.crawls.items():
+            waiting = int(self.server.zcard(CrawlKeys(crawl_id).queue))
+            lengths[workers.spider] = lengths.get(workers.spider, 0) + waiting
+        return lengths
+
     def step(self) -> None:
         """Start, restart and release workers once."""
         self.server.set(HEARTBEAT, int(time.time()), ex=HEARTBEAT_TTL)

@@ -11,7 +11,7 @@ from sluice.settings import Settings
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.ports import port_holder, port_is_free
 from sluice.stack.progress import Progress, tail
-from sluice.stack.services import all_services, platform_services
+from sluice.stack.services import all_services, monitoring_services, platform_services
 from sluice.stack.services.base import NotReady, Service
 from sluice.stack.supervisor import Supervisor
 
@@ -37,16 +37,35 @@ class Stack:
     """The data services of one checkout, run under one supervisord."""
 
     def __init__(
-        self, settings: Settings, progress: Progress | None = None, platform: bool = False
+        self,
+        settings: Settings,
+        progress: Progress | None = None,
+        platform: bool = False,
+        monitoring: bool = False,
     ) -> None:
         self.settings = settings
         self.progress = progress or Progress()
         # supervisord knows every program either way, so `stack up` and `up` never fight over
-        # its configuration; `platform` only decides which ones this instance manages.
+        # its configuration; `platform` and `monitoring` only decide which ones this instance
+        # manages (monitoring comes on top of the platform).
         data = all_services(settings)
-        self.programs = [*data, *platform_services(settings)]
-        self.services = self.programs if platform else data
+        platform_part = platform_services(settings)
+        monitoring_part = monitoring_services(settings)
+        self.programs = [*data, *platform_part, *monitoring_part]
+        self.services = [
+            *data,
+            *(platform_part if platform or monitoring else []),
+            *(monitoring_part if monitoring else []),
+        ]
         self.supervisor = Supervisor(settings.stack_dir)
+
+    def monitoring_running(self) -> bool:
+        """True when any monitoring service runs (so `sluice status` lists them)."""
+        if not self.supervisor.is_running():
+            return False
+        names = {s.name for s in monitoring_services(self.settings)}
+        states = self.supervisor.states()
+        return any(states.get(n) and states[n].state == "RUNNING" for n in names)
 
     def select(
         self, names: Iterable[str] | None, pool: list[Service] | None = None

@@ -11,6 +11,7 @@ from sluice.stack.services.base import Service
 from sluice.stack.services.demo_site import DemoSite
 from sluice.stack.services.ferretdb import FerretDB
 from sluice.stack.services.kafka import Kafka
+from sluice.stack.services.monitoring import monitoring_services
 from sluice.stack.services.postgres import Postgres
 from sluice.stack.services.processor import Processor
 from sluice.stack.services.redis import Redis
@@ -32,3 +33,6 @@ def platform_services(settings: Settings) -> list[Service]:
         ApiServer(settings),
         *(AirflowComponent(settings, component) for component in COMPONENTS),
     ]
+
+
+__all__ = ["all_services", "monitoring_services", "platform_services"]

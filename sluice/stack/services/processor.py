@@ -9,6 +9,7 @@ from confluent_kafka.admin import AdminClient
 
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
+from sluice.stack.services.monitoring import metrics_environment
 
 
 class Processor(Service):
@@ -39,6 +40,7 @@ class Processor(Service):
             name=self.name,
             command=[sys.executable, "-m", "sluice", "process", "--group", self.group],
             directory=self.settings.project_dir,
+            environment=metrics_environment(self.group),
             # SIGTERM finishes the batch in hand and commits it.
             stopwaitsecs=60,
             startsecs=3,

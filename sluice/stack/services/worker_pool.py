@@ -9,6 +9,7 @@ import redis
 from sluice.crawl.pool import HEARTBEAT
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
+from sluice.stack.services.monitoring import metrics_environment
 from sluice.storage.redis import client
 
 
@@ -34,6 +35,7 @@ class WorkerPoolService(Service):
             name=self.name,
             command=[sys.executable, "-m", "sluice", "worker"],
             directory=self.settings.project_dir,
+            environment=metrics_environment(self.name),
             # SIGTERM stops the workers, whose leases then return their requests to the queue.
             stopwaitsecs=45,
             startsecs=2,
