@@ -77,6 +77,18 @@ def platform(stack: Stack, settings: Settings, migrated: None) -> Iterator[Stack
     yield running
 
 
+@pytest.fixture(scope="session")
+def monitoring(platform: Stack, settings: Settings) -> Iterator[Stack]:
+    """The platform with `sluice up --with-monitoring`'s Prometheus, exporters and
+    statsd_exporter."""
+    running = Stack(settings, progress=Progress(), platform=True, monitoring=True)
+    try:
+        running.up()
+    except (StackError, StackErrors) as exc:
+        pytest.fail(f"the monitoring services did not start:\n{exc.describe()}", pytrace=False)
+    yield running
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Make this process part of the local Airflow before any test module imports Airflow.
 

@@ -10,28 +10,15 @@ import pytest
 
 from demo.catalog import Catalog
 from sluice.storage.postgres import connect
-from tests.support.airflow import AirflowApi
+from tests.support.airflow import AirflowApi, unpaused
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest.mark.mongo]
 
 
 @pytest.fixture
 def api(platform, settings):
-    client = AirflowApi(settings)
-    dags = ("crawl_ecommerce", "crawl_finance")
-    for dag_id in dags:
-        client.wait_for_dag(dag_id)
-        client.patch(f"/dags/{dag_id}", {"is_paused": False})
-    yield client
-    # Unpausing also started each DAG's latest scheduled run: let those end, then pause again
-    # so no scheduled run competes with later tests.
-    for dag_id in dags:
-        active = [
-            r["dag_run_id"]
-            for r in client.get(f"/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]
-        ]
-        client.wait_runs(dag_id, active)
-        client.patch(f"/dags/{dag_id}", {"is_paused": True})
+    with unpaused(AirflowApi(settings), ("crawl_ecommerce", "crawl_finance")) as client:
+        yield client
 
 
 def wait_for_backfill_runs(api, start: date, days: int, timeout: float = 120) -> list[dict]:

@@ -6,6 +6,8 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -81,3 +83,23 @@ class AirflowApi:
                 return states
             time.sleep(3)
         raise AssertionError(f"{dag_id} runs not done within {timeout:.0f}s: {states}")
+
+
+@contextmanager
+def unpaused(client: AirflowApi, dags: tuple[str, ...]) -> Iterator[AirflowApi]:
+    """Run with ``dags`` unpaused; afterwards let their runs end and pause them again.
+
+    Unpausing also starts each DAG's latest scheduled run: those must end before the DAGs are
+    paused again, so no scheduled run competes with later tests.
+    """
+    for dag_id in dags:
+        client.wait_for_dag(dag_id)
+        client.patch(f"/dags/{dag_id}", {"is_paused": False})
+    yield client
+    for dag_id in dags:
+        active = [
+            r["dag_run_id"]
+            for r in client.get(f"/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]
+        ]
+        client.wait_runs(dag_id, active)
+        client.patch(f"/dags/{dag_id}", {"is_paused": True})
