@@ -33,7 +33,8 @@ down: ## Stop the platform
 status: venv ## Show what runs and whether it answers
 	@$(BIN)/sluice status
 
-demo: up ## Install what is missing, start everything, crawl the demo sites, show the data
+demo: deps venv ## Install what is missing, start everything (with monitoring), crawl the demo sites, show the data
+	@$(BIN)/sluice up --with-monitoring
 	@scripts/demo
 
 test: deps venv tools ## Install what is missing, start the stack, run lint and the whole suite
