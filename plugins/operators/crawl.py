@@ -230,6 +230,32 @@ class FinalizeCrawlRunOperator(BaseOperator):
             row["items_stored"],
             row["items_rejected"],
         )
+        self.write_report(hook.settings(), plan["crawl_id"])
         if problems:
             raise AirflowException(f"crawl {plan['crawl_id']}: {'; '.join(problems)}")
         return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+    def write_report(self, settings, crawl_id: str) -> None:
+        """Write the run's HTML report and link it from this task's log.
+
+        A report that cannot be written does not fail the run it describes: the log says why
+        and gives the command that writes it later.
+        """
+        from datetime import UTC, datetime
+
+        import psycopg
+
+        from sluice.report import report_hint
+        from sluice.report.data import ReportError, load_report, reader
+        from sluice.report.files import default_path, write_page
+        from sluice.report.html import render
+
+        path, again = default_path(settings, crawl_id), report_hint(crawl_id)
+        try:
+            with reader(settings.postgres_reader_url) as conn:
+                found = load_report(conn, crawl_id)
+            write_page(path, render(found, generated_at=datetime.now(UTC)))
+        except (psycopg.Error, ReportError, OSError) as exc:
+            self.log.warning("no report written (%s); write it with: %s", exc, again)
+            return
+        self.log.info("report of this run: file://%s (rewrite it: %s)", path, again)

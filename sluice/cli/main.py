@@ -18,6 +18,7 @@ from sluice.cli.exporter import exporter
 from sluice.cli.migrate import migrate
 from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
+from sluice.cli.report import report
 from sluice.cli.reprocess import reprocess
 from sluice.cli.stack import stack
 from sluice.cli.worker import worker
@@ -50,6 +51,7 @@ cli.add_command(crawl)
 cli.add_command(demo_site)
 cli.add_command(exporter)
 cli.add_command(process)
+cli.add_command(report)
 cli.add_command(reprocess)
 cli.add_command(dlq)
 cli.add_command(migrate)

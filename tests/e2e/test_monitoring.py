@@ -3,11 +3,15 @@ the key series of every component with values that agree with the crawl."""
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 
+from sluice.report.files import default_path
+from sluice.storage.postgres import connect
 from tests.support.airflow import AirflowApi, unpaused
 from tests.support.prometheus import PrometheusApi
 
@@ -38,6 +42,18 @@ def test_a_demo_crawl_shows_up_in_prometheus(prometheus, settings):
         )
         states = airflow.wait_runs("crawl_ecommerce", [run["dag_run_id"]])
     assert states == {run["dag_run_id"]: "success"}
+    # The finalize task wrote the run's report and linked it from its log.
+    with connect(settings.postgres_reader_url) as conn:
+        (crawl_id,) = conn.execute(
+            "SELECT crawl_id FROM crawl_runs WHERE airflow_run_id = %s", (run["dag_run_id"],)
+        ).fetchone()
+    report = default_path(settings, crawl_id)
+    assert crawl_id in report.read_text(encoding="utf-8")
+    log = airflow.get(
+        f"/dags/crawl_ecommerce/dagRuns/{quote(run['dag_run_id'], safe='')}"
+        "/taskInstances/finalize/logs/1"
+    )
+    assert f"report of this run: file://{report}" in json.dumps(log)
 
     # Every component is scraped and up, under its documented job name.
     up = prometheus.query("up")

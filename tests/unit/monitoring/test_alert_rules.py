@@ -7,17 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 RULES = "monitoring/rules"
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    found = shutil.which("promtool")
-    assert found, "promtool is missing: `make deps` installs Debian's prometheus package"
-    return found
 
 
 def run(promtool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:

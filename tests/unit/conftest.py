@@ -1,8 +1,10 @@
-"""The offline checkers `make tools` installs, and broken copies of the files they check."""
+"""The offline checkers `make tools` and `make deps` install (promtool comes with Debian's
+prometheus package), and broken copies of the files they check."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -52,3 +54,11 @@ def broken_copy(settings, tmp_path) -> Callable[[str, str, str], Path]:
         return target
 
     return make
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """promtool of Debian's prometheus package (`make deps` installs it)."""
+    found = shutil.which("promtool")
+    assert found, "promtool is missing: `make deps` installs Debian's prometheus package"
+    return found
