@@ -16,13 +16,60 @@ locals {
   secrets_via = "secretsmanager.${data.aws_region.current.region}.amazonaws.com"
   s3_via      = "s3.${data.aws_region.current.region}.amazonaws.com"
 
-  policies = {
-    api        = data.aws_iam_policy_document.api.json
-    workers    = data.aws_iam_policy_document.workers.json
-    processors = data.aws_iam_policy_document.processors.json
-    airflow    = data.aws_iam_policy_document.airflow.json
-    migrations = data.aws_iam_policy_document.migrations.json
+  # The connection secrets each workload reads. Airflow's quality checks, backups and
+  # re-processing read the stores; the migrations job reads every secret, as it creates the
+  # roles and the schema.
+  secrets_read = {
+    api        = [var.postgres_app_secret_arns["sluice_reader"], var.redis_secret_arn]
+    workers    = [var.redis_secret_arn]
+    processors = [var.postgres_app_secret_arns["sluice_writer"], var.documentdb_secret_arn, var.redis_secret_arn]
+    airflow = [
+      var.postgres_app_secret_arns["airflow"],
+      var.postgres_master_secret_arn,
+      var.documentdb_secret_arn,
+      var.redis_secret_arn,
+    ]
+    migrations = concat([var.postgres_master_secret_arn, var.documentdb_secret_arn], values(var.postgres_app_secret_arns))
   }
+
+  # Each workload's own statements, on top of reading its secrets (the API needs nothing more).
+  own_statements = {
+    api        = []
+    workers    = [data.aws_iam_policy_document.workers.json]
+    processors = [data.aws_iam_policy_document.processors.json]
+    airflow    = [data.aws_iam_policy_document.airflow.json]
+    migrations = [data.aws_iam_policy_document.migrations.json]
+  }
+}
+
+data "aws_iam_policy_document" "secrets" {
+  for_each = local.secrets_read
+
+  statement {
+    sid       = "ReadConnectionSecrets"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = each.value
+  }
+
+  statement {
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [var.secrets_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.secrets_via]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "role" {
+  for_each = local.secrets_read
+
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.secrets[each.key].json], local.own_statements[each.key]
+  )
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -63,48 +110,10 @@ resource "aws_iam_role_policy" "this" {
 
   name   = "sluice-${each.key}"
   role   = aws_iam_role.this[each.key].id
-  policy = local.policies[each.key]
-}
-
-data "aws_iam_policy_document" "api" {
-  statement {
-    sid       = "ReadConnectionSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [var.postgres_app_secret_arns["sluice_reader"], var.redis_secret_arn]
-  }
-
-  statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [var.secrets_kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.secrets_via]
-    }
-  }
+  policy = data.aws_iam_policy_document.role[each.key].json
 }
 
 data "aws_iam_policy_document" "workers" {
-  statement {
-    sid       = "ReadConnectionSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [var.redis_secret_arn]
-  }
-
-  statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [var.secrets_kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.secrets_via]
-    }
-  }
-
   statement {
     sid       = "ConnectToKafka"
     actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
@@ -119,28 +128,6 @@ data "aws_iam_policy_document" "workers" {
 }
 
 data "aws_iam_policy_document" "processors" {
-  statement {
-    sid     = "ReadConnectionSecrets"
-    actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [
-      var.postgres_app_secret_arns["sluice_writer"],
-      var.documentdb_secret_arn,
-      var.redis_secret_arn,
-    ]
-  }
-
-  statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [var.secrets_kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.secrets_via]
-    }
-  }
-
   statement {
     sid       = "ConnectToKafka"
     actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
@@ -162,30 +149,6 @@ data "aws_iam_policy_document" "processors" {
 }
 
 data "aws_iam_policy_document" "airflow" {
-  # Quality checks, backups and re-processing read the stores; crawls are seeded through Redis.
-  statement {
-    sid     = "ReadConnectionSecrets"
-    actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [
-      var.postgres_app_secret_arns["airflow"],
-      var.postgres_master_secret_arn,
-      var.documentdb_secret_arn,
-      var.redis_secret_arn,
-    ]
-  }
-
-  statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [var.secrets_kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.secrets_via]
-    }
-  }
-
   statement {
     sid       = "ListBuckets"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
@@ -238,24 +201,6 @@ data "aws_iam_policy_document" "airflow" {
 }
 
 data "aws_iam_policy_document" "migrations" {
-  statement {
-    sid       = "ReadOwnerSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = concat([var.postgres_master_secret_arn, var.documentdb_secret_arn], values(var.postgres_app_secret_arns))
-  }
-
-  statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [var.secrets_kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.secrets_via]
-    }
-  }
-
   statement {
     sid       = "ConnectToKafka"
     actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]

@@ -1,7 +1,8 @@
-"""The Terraform in terraform/, checked offline: every file formatted as `terraform fmt` leaves
-it (hclfmt, the same hclwrite formatter) and parsed by python-hcl2; modules and environments
-complete, described, typed, validated and pinned; state in encrypted, locked S3; no literal
-secrets; checkov passing. Each checker is also shown to fail on a broken copy.
+"""The Terraform in terraform/ (one root configuration, platform/, applied per environment),
+checked offline: every file formatted as `terraform fmt` leaves it (hclfmt, the same hclwrite
+formatter) and parsed by checkov's python-hcl2; modules and environments complete, described,
+typed, validated and pinned; state in encrypted, locked S3; no literal secrets; checkov
+passing. Each checker is also shown to fail on a broken copy.
 
 There is no terraform binary here, so `terraform validate` and `plan` are not run: the tests on
 the parsed files stand in for the parts of them that need no provider.
@@ -18,7 +19,9 @@ import pytest
 
 ENVIRONMENTS = ("dev", "staging", "production")
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
-ENVIRONMENT_FILES = (*MODULE_FILES, "backend.tf", "terraform.tfvars")
+# One root configuration for every environment; an environment is its state and its sizes.
+PLATFORM_FILES = (*MODULE_FILES, "backend.tf")
+ENVIRONMENT_FILES = ("backend.hcl", "terraform.tfvars")
 
 # python-hcl2 lives in the tools venv, not the application's, so it parses there and hands
 # back JSON. The canary shows how this python-hcl2 renders values: checkov's fork (which
@@ -93,7 +96,7 @@ def terraform_dir(settings) -> Path:
 def tf_files(settings, terraform_dir) -> list[str]:
     files = sorted(
         str(path.relative_to(settings.project_dir))
-        for pattern in ("*.tf", "*.tfvars")
+        for pattern in ("*.tf", "*.tfvars", "*.hcl")
         for path in terraform_dir.rglob(pattern)
     )
     assert files, "no Terraform files under terraform/"
@@ -119,8 +122,8 @@ def _module_dirs(terraform_dir: Path) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def checkov_run(tool):
-    # Once for the whole directory: each environment pulls every module in, so this covers the
-    # modules as the environments call them. --skip-download keeps checkov offline (it would
+    # Once for the whole directory: the platform pulls every module in, so this covers the
+    # modules as the environments use them. --skip-download keeps checkov offline (it would
     # otherwise ask Prisma Cloud for guideline links).
     return tool(
         "checkov", "-d", "terraform", "--framework", "terraform", "--quiet", "--compact",
@@ -168,7 +171,9 @@ def test_every_module_has_its_four_files(terraform_dir):
         assert not missing, f"{module.name} lacks {missing}"
 
 
-def test_every_environment_has_its_files(terraform_dir):
+def test_the_platform_and_every_environment_have_their_files(terraform_dir):
+    missing = [name for name in PLATFORM_FILES if not (terraform_dir / "platform" / name).is_file()]
+    assert not missing, f"platform lacks {missing}"
     for environment in ENVIRONMENTS:
         folder = terraform_dir / "envs" / environment
         missing = [name for name in ENVIRONMENT_FILES if not (folder / name).is_file()]
@@ -230,58 +235,43 @@ def test_every_output_has_a_description(parsed):
 
 def test_every_environment_keeps_its_state_in_encrypted_locked_s3(parsed):
     hcl, files = parsed
+    backends = [
+        backend
+        for block in files["terraform/platform/backend.tf"].get("terraform", [])
+        for backend in block["backend"]
+    ]
+    assert len(backends) == 1 and "s3" in backends[0], "the platform has no s3 backend"
+    s3 = backends[0]["s3"]
+    assert hcl.attr(s3, "encrypt") is True, "state is not encrypted"
+    assert hcl.attr(s3, "use_lockfile") is True or hcl.attr(s3, "dynamodb_table"), "not locked"
     buckets = set()
     for environment in ENVIRONMENTS:
-        document = files[f"terraform/envs/{environment}/backend.tf"]
-        backends = [
-            backend for block in document.get("terraform", []) for backend in block["backend"]
-        ]
-        assert len(backends) == 1 and "s3" in backends[0], f"{environment}: no s3 backend"
-        s3 = backends[0]["s3"]
-        assert hcl.attr(s3, "encrypt") is True, f"{environment}: state is not encrypted"
-        locked = hcl.attr(s3, "use_lockfile") is True or hcl.attr(s3, "dynamodb_table")
-        assert locked, f"{environment}: state is not locked"
-        bucket = hcl.attr(s3, "bucket")
-        assert environment in bucket and environment in hcl.attr(s3, "key"), environment
+        config = files[f"terraform/envs/{environment}/backend.hcl"]
+        bucket, key = hcl.attr(config, "bucket"), hcl.attr(config, "key")
+        assert environment in bucket and environment in key, environment
+        assert hcl.attr(config, "region"), f"{environment}: no region"
         buckets.add(bucket)
     assert len(buckets) == len(ENVIRONMENTS), "environments share a state bucket"
 
 
-def test_the_environments_call_the_same_modules(parsed, terraform_dir):
+def test_the_platform_calls_every_module(parsed, terraform_dir):
     hcl, files = parsed
-    calls = {
-        environment: {
-            name: hcl.attr(body, "source")
-            for name, body in hcl.labelled(
-                files[f"terraform/envs/{environment}/main.tf"], "module"
-            ).items()
-        }
-        for environment in ENVIRONMENTS
-    }
-    assert calls["dev"] and calls["dev"] == calls["staging"] == calls["production"], calls
-    folder = terraform_dir / "envs" / "dev"
-    used = {(folder / source).resolve() for source in calls["dev"].values()}
+    sources = [
+        hcl.attr(body, "source")
+        for body in hcl.labelled(files["terraform/platform/main.tf"], "module").values()
+    ]
+    folder = terraform_dir / "platform"
+    used = {(folder / source).resolve() for source in sources}
     assert used == {module.resolve() for module in _module_dirs(terraform_dir)}, used
 
 
-def test_the_environments_differ_only_in_tfvars_and_backend(terraform_dir):
-    # One main.tf for all three: a change reaches dev, then staging, then production as is.
-    for name in MODULE_FILES:
-        texts = {
-            (terraform_dir / "envs" / env / name).read_text(encoding="utf-8")
-            for env in ENVIRONMENTS
-        }
-        assert len(texts) == 1, f"envs/*/{name} differ"
-
-
-def test_every_environment_tags_through_the_provider(parsed):
+def test_the_aws_provider_tags_everything(parsed):
     hcl, files = parsed
-    for environment in ENVIRONMENTS:
-        providers = hcl.labelled(files[f"terraform/envs/{environment}/main.tf"], "provider")
-        default_tags = hcl.blocks(providers["aws"], "default_tags")
-        assert default_tags, f"{environment}: the aws provider has no default_tags"
-        tags = hcl.attr(default_tags[0], "tags")
-        assert {"Project", "Environment"} <= set(tags), f"{environment}: {tags}"
+    providers = hcl.labelled(files["terraform/platform/main.tf"], "provider")
+    default_tags = hcl.blocks(providers["aws"], "default_tags")
+    assert default_tags, "the aws provider has no default_tags"
+    tags = hcl.attr(default_tags[0], "tags")
+    assert {"Project", "Environment"} <= set(tags), tags
 
 
 def _tfvars(parsed, environment: str) -> dict[str, object]:
@@ -293,7 +283,7 @@ def _tfvars(parsed, environment: str) -> dict[str, object]:
 def test_tfvars_set_every_required_variable_and_no_unknown_one(parsed):
     hcl, files = parsed
     for environment in ENVIRONMENTS:
-        declared = hcl.labelled(files[f"terraform/envs/{environment}/variables.tf"], "variable")
+        declared = hcl.labelled(files["terraform/platform/variables.tf"], "variable")
         values = _tfvars(parsed, environment)
         required = {name for name, body in declared.items() if "default" not in body}
         assert required <= set(values), f"{environment} misses {sorted(required - set(values))}"

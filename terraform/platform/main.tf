@@ -23,14 +23,14 @@ locals {
 }
 
 module "kms" {
-  source = "../../modules/kms"
+  source = "../modules/kms"
 
   name                 = local.name
   deletion_window_days = var.kms_deletion_window_days
 }
 
 module "network" {
-  source = "../../modules/network"
+  source = "../modules/network"
 
   name               = local.name
   cidr_block         = var.vpc_cidr
@@ -41,7 +41,7 @@ module "network" {
 }
 
 module "eks" {
-  source = "../../modules/eks"
+  source = "../modules/eks"
 
   name                   = local.name
   kubernetes_version     = var.kubernetes_version
@@ -59,7 +59,7 @@ module "eks" {
 }
 
 module "postgres" {
-  source = "../../modules/postgres"
+  source = "../modules/postgres"
 
   name                       = local.name
   vpc_id                     = module.network.vpc_id
@@ -78,7 +78,7 @@ module "postgres" {
 }
 
 module "redis" {
-  source = "../../modules/redis"
+  source = "../modules/redis"
 
   name                       = local.name
   vpc_id                     = module.network.vpc_id
@@ -94,7 +94,7 @@ module "redis" {
 }
 
 module "kafka" {
-  source = "../../modules/kafka"
+  source = "../modules/kafka"
 
   name                       = local.name
   vpc_id                     = module.network.vpc_id
@@ -109,7 +109,7 @@ module "kafka" {
 }
 
 module "documentdb" {
-  source = "../../modules/documentdb"
+  source = "../modules/documentdb"
 
   name                         = local.name
   vpc_id                       = module.network.vpc_id
@@ -126,7 +126,7 @@ module "documentdb" {
 }
 
 module "backups_bucket" {
-  source = "../../modules/s3_bucket"
+  source = "../modules/s3_bucket"
 
   bucket_name = "${local.name}-backups-${local.bucket_suffix}"
   purpose     = "backups"
@@ -138,7 +138,7 @@ module "backups_bucket" {
 }
 
 module "dag_bundles_bucket" {
-  source = "../../modules/s3_bucket"
+  source = "../modules/s3_bucket"
 
   bucket_name             = "${local.name}-dag-bundles-${local.bucket_suffix}"
   purpose                 = "dag-bundles"
@@ -147,7 +147,7 @@ module "dag_bundles_bucket" {
 }
 
 module "workload_iam" {
-  source = "../../modules/workload_iam"
+  source = "../modules/workload_iam"
 
   name                       = local.name
   namespace                  = var.kubernetes_namespace
