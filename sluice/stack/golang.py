@@ -7,6 +7,7 @@ prints the path of a suitable ``go`` for shell scripts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -14,6 +15,8 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from sluice.stack.progress import Progress
@@ -67,6 +70,59 @@ def ensure_go(cache_dir: Path, progress: Progress, service: str = "go") -> str:
             tool.chmod(0o755)
     staging.rename(local.parent.parent)
     return str(local)
+
+
+@dataclass(frozen=True)
+class GoBuild:
+    """A Go program built from a module shipped in ``sluice/stack/assets/<asset>``.
+
+    The binary's name carries a hash of the module's files, so a new pin builds a new binary
+    and an unchanged one is never rebuilt.
+    """
+
+    asset: str
+    #: the binary's name, before the hash of the sources
+    name: str
+    files: tuple[str, ...]
+    #: what `go build` builds inside the module: "." or an imported package's path
+    package: str
+    what: str
+    expect: str
+
+    def sources(self) -> dict[str, bytes]:
+        """The module's files, from the installed package."""
+        folder = resources.files("sluice.stack") / "assets" / self.asset
+        return {name: (folder / name).read_bytes() for name in self.files}
+
+    def binary(self, cache_dir: Path) -> Path:
+        """Where the build for these sources lives in ``cache_dir``."""
+        digest = hashlib.sha256(b"".join(self.sources().values())).hexdigest()[:12]
+        return cache_dir / f"{self.name}-{digest}"
+
+    def install(self, cache_dir: Path, go_cache: Path, progress: Progress, service: str) -> Path:
+        """Build the binary unless it exists; return its path."""
+        binary = self.binary(cache_dir)
+        if binary.exists():
+            return binary
+        go = ensure_go(go_cache, progress, service)
+        build_dir = cache_dir / "src"
+        shutil.rmtree(build_dir, ignore_errors=True)
+        build_dir.mkdir(parents=True)
+        for name, content in self.sources().items():
+            (build_dir / name).write_bytes(content)
+        partial = binary.with_suffix(".partial")
+        progress.run(
+            service,
+            f"building {self.what} from the Go module proxy",
+            [go, "build", "-trimpath", "-o", str(partial), self.package],
+            expect=self.expect,
+            log_file=cache_dir / "build.log",
+            fix=GO_FIX,
+            cwd=build_dir,
+            env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod -modcacherw"},
+        )
+        partial.rename(binary)
+        return binary
 
 
 def main() -> int:

@@ -6,21 +6,25 @@ package (``assets/ferretdb``) is built once from the Go module proxy into the ca
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pymongo.errors
 
-from sluice.stack.golang import GO_FIX, ensure_go
+from sluice.stack.golang import GoBuild
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
 from sluice.storage.mongo import client
 
-SOURCE_FILES = ("main.go", "go.mod", "go.sum")
+#: A small wrapper module around FerretDB's embeddable package.
+BUILD = GoBuild(
+    asset="ferretdb",
+    name="sluice-ferretdb",
+    files=("main.go", "go.mod", "go.sum"),
+    package=".",
+    what="FerretDB 1.24",
+    expect="first run only, ~2 min",
+)
 SLOG_LEVELS = {
     "DEBUG": "debug",
     "INFO": "info",
@@ -28,11 +32,6 @@ SLOG_LEVELS = {
     "ERROR": "error",
     "CRITICAL": "error",
 }
-
-
-def _sources() -> dict[str, bytes]:
-    folder = resources.files("sluice.stack") / "assets" / "ferretdb"
-    return {name: (folder / name).read_bytes() for name in SOURCE_FILES}
 
 
 class FerretDB(Service):
@@ -54,32 +53,11 @@ class FerretDB(Service):
 
     @property
     def binary(self) -> Path:
-        """The built server, named by a hash of its sources so an edit rebuilds it."""
-        digest = hashlib.sha256(b"".join(_sources().values())).hexdigest()[:12]
-        return self.cache_dir / f"sluice-ferretdb-{digest}"
+        """The built server (a new binary whenever its sources change)."""
+        return BUILD.binary(self.cache_dir)
 
     def install(self, progress: Progress) -> None:
-        if self.binary.exists():
-            return
-        go = ensure_go(self.settings.cache_dir / "go", progress, self.name)
-        build_dir = self.cache_dir / "src"
-        shutil.rmtree(build_dir, ignore_errors=True)
-        build_dir.mkdir(parents=True)
-        for name, content in _sources().items():
-            (build_dir / name).write_bytes(content)
-        partial = self.binary.with_suffix(".partial")
-        env = {**os.environ, "CGO_ENABLED": "0"}
-        progress.run(
-            self.name,
-            "building FerretDB 1.24 from the Go module proxy",
-            [go, "build", "-trimpath", "-o", str(partial), "."],
-            expect="first run only, ~2 min",
-            log_file=self.cache_dir / "build.log",
-            fix=GO_FIX,
-            cwd=build_dir,
-            env=env,
-        )
-        partial.rename(self.binary)
+        BUILD.install(self.cache_dir, self.settings.cache_dir / "go", progress, self.name)
 
     def prepare(self, progress: Progress) -> None:
         (self.data_dir / "data").mkdir(parents=True, exist_ok=True)

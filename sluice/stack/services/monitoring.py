@@ -8,14 +8,11 @@ under ``.stack/`` that only the owner can read.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import sys
 import urllib.error
 import urllib.request
-from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -30,10 +27,18 @@ from sluice.monitoring.ports import (
     STATSD_PORT,
 )
 from sluice.settings import Settings
-from sluice.stack.golang import GO_FIX, ensure_go
+from sluice.stack.golang import GoBuild
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service, require_executable
 
+STATSD_EXPORTER_BUILD = GoBuild(
+    asset="statsd_exporter",
+    name="statsd_exporter",
+    files=("go.mod", "go.sum", "tools.go"),
+    package="github.com/prometheus/statsd_exporter",
+    what="statsd_exporter 0.28",
+    expect="first run only, ~30 s",
+)
 #: Local scrapes are frequent so a demo crawl shows up within seconds.
 SCRAPE_INTERVAL = "5s"
 
@@ -219,7 +224,6 @@ class StatsdExporter(Service):
     """statsd_exporter: Airflow's StatsD in (UDP), Prometheus series out."""
 
     name = "statsd-exporter"
-    SOURCE_FILES = ("go.mod", "go.sum", "tools.go")
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [(HOST, STATSD_EXPORTER_PORT)]
@@ -227,37 +231,15 @@ class StatsdExporter(Service):
     def address(self) -> str:
         return f"udp {HOST}:{STATSD_PORT} -> http://{HOST}:{STATSD_EXPORTER_PORT}/metrics"
 
-    def _sources(self) -> dict[str, bytes]:
-        folder = resources.files("sluice.stack") / "assets" / "statsd_exporter"
-        return {name: (folder / name).read_bytes() for name in self.SOURCE_FILES}
-
     @property
     def binary(self) -> Path:
-        """The built exporter, named by a hash of its pins so a new pin rebuilds it."""
-        digest = hashlib.sha256(b"".join(self._sources().values())).hexdigest()[:12]
-        return self.cache_dir / f"statsd_exporter-{digest}"
+        """The built exporter (a new binary whenever its pins change)."""
+        return STATSD_EXPORTER_BUILD.binary(self.cache_dir)
 
     def install(self, progress: Progress) -> None:
-        if self.binary.exists():
-            return
-        go = ensure_go(self.settings.cache_dir / "go", progress, self.name)
-        build_dir = self.cache_dir / "src"
-        shutil.rmtree(build_dir, ignore_errors=True)
-        build_dir.mkdir(parents=True)
-        for name, content in self._sources().items():
-            (build_dir / name).write_bytes(content)
-        partial = self.binary.with_suffix(".partial")
-        progress.run(
-            self.name,
-            "building statsd_exporter 0.28 from the Go module proxy",
-            [go, "build", "-trimpath", "-o", str(partial), "github.com/prometheus/statsd_exporter"],
-            expect="first run only, ~30 s",
-            log_file=self.cache_dir / "build.log",
-            fix=GO_FIX,
-            cwd=build_dir,
-            env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod -modcacherw"},
+        STATSD_EXPORTER_BUILD.install(
+            self.cache_dir, self.settings.cache_dir / "go", progress, self.name
         )
-        partial.rename(self.binary)
 
     def prepare(self, progress: Progress) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
