@@ -5,6 +5,8 @@ Addresses come from Sluice's settings (environment and ``.env``) so `scrapy craw
 ``-s NAME=VALUE``.
 """
 
+from scrapy.settings import default_settings as _default_settings
+
 from sluice.settings import load_settings
 
 _sluice = load_settings()
@@ -26,6 +28,13 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy's own list, plus a browser page that did not load in time: on a busy machine a
+# JavaScript page can miss PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT once, and without a retry its
+# products would be missing from the crawl.
+RETRY_EXCEPTIONS = [
+    *_default_settings.RETRY_EXCEPTIONS,
+    "playwright._impl._errors.TimeoutError",
+]
 DEFAULT_DOMAIN_RATE = 0.0  # requests/s per domain on top of AutoThrottle; 0 = no ceiling
 DOMAIN_RATE_LIMITS: dict[str, float] = {}
 USER_AGENTS: list[str] = []  # rotated per request when set

@@ -49,6 +49,7 @@ PROJECT_TABLES = {
     "rejected_items",
     "dq_results",
     "api_keys",
+    "backup_runs",
     "schema_migrations",
 }
 
