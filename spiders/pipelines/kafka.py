@@ -39,6 +39,12 @@ class KafkaDeliveryError(RuntimeError):
     """Kafka did not confirm some messages; the message says how many and why."""
 
 
+def closing(engine) -> bool:
+    """True once the engine has begun closing the spider (for whatever reason)."""
+    slot = getattr(engine, "_slot", None)
+    return slot is None or slot.closing is not None
+
+
 class KafkaPipeline:
     """Produce each item; flush before the crawl's leases are acknowledged."""
 
@@ -48,6 +54,7 @@ class KafkaPipeline:
         self.flush_timeout = flush_timeout
         self.producer = None
         self.errors: list[str] = []
+        self._close_requested = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -130,11 +137,17 @@ class KafkaPipeline:
 
     def _fail(self) -> None:
         engine = self.crawler.engine
-        if engine is not None and engine.spider is not None:
+        # Every later flush fails too: ask for the close once. A second close_spider_async
+        # while the first is still closing makes Scrapy's engine fail its own shutdown, and
+        # the worker process then never exits.
+        if engine is not None and engine.spider is not None and not self._close_requested:
+            self._close_requested = True
             reactor.callLater(0, self._close, engine)
 
     @staticmethod
     def _close(engine) -> None:
+        if engine.spider is None or closing(engine):
+            return
         ensureDeferred(engine.close_spider_async(reason=CLOSE_REASON))
 
     def close_spider(self) -> None:

@@ -222,9 +222,15 @@ class FakeReactor:
         self.scheduled.append((delay, fn, args))
 
 
+class FakeSlot:
+    def __init__(self) -> None:
+        self.closing = None  # Scrapy's engine sets a Deferred here once it starts closing
+
+
 class FakeEngine:
     def __init__(self, spider) -> None:
         self.spider = spider
+        self._slot = FakeSlot()
         self.closed: list[str] = []
 
     async def close_spider_async(self, reason: str) -> None:
@@ -388,6 +394,31 @@ def test_flush_failure_closes_a_running_spider(fake_reactor):
     assert delay == 0
     close(*args)
     assert engine.closed == [CLOSE_REASON]
+
+
+def test_repeated_flush_failures_ask_for_the_close_once(fake_reactor):
+    pipeline, crawler = kafka_pipeline(FakeProducer(remaining=1))
+    crawler.engine = FakeEngine(spider=crawler.spider)
+
+    for _ in range(3):  # the loop tick, the idle check and the close each flush
+        with pytest.raises(KafkaDeliveryError):
+            pipeline.flush()
+
+    assert len(fake_reactor.scheduled) == 1
+
+
+def test_no_second_close_once_the_engine_is_closing(fake_reactor):
+    pipeline, crawler = kafka_pipeline(FakeProducer(remaining=1))
+    engine = FakeEngine(spider=crawler.spider)
+    crawler.engine = engine
+    with pytest.raises(KafkaDeliveryError):
+        pipeline.flush()
+    engine._slot.closing = object()  # Scrapy began closing (e.g. the crawl finished) meanwhile
+
+    ((_, close, args),) = fake_reactor.scheduled
+    close(*args)
+
+    assert engine.closed == []
 
 
 def test_flush_reports_an_earlier_failed_delivery(fake_reactor):
