@@ -20,6 +20,14 @@ from sluice.crawl.keys import CrawlKeys
 # Requeue lapsed leases, then lease the highest-priority request, atomically.
 # KEYS: queue, leases, leased. ARGV: now_ms, ttl_ms, lease_id.
 _POP = """
+-- The same lease id again: a call retried after its reply was lost. Hand back what that
+-- lease holds rather than popping another request under the same id, which would overwrite
+-- the first request's lease and lose it.
+local again = redis.call('HGET', KEYS[3], ARGV[3])
+if again then
+  local sep = string.find(again, '|', 1, true)
+  return {string.sub(again, sep + 1), 0}
+end
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 100)
 for _, lid in ipairs(lapsed) do
   local held = redis.call('HGET', KEYS[3], lid)

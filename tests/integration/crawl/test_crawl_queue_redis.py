@@ -86,3 +86,19 @@ def test_bloom_memory_is_bounded_by_its_parameters(server, keys):
     # The false-positive rate on fresh fingerprints stays near the configured one.
     false_positives = sum(bloom.add(f"https://other.example/{i}") for i in range(5_000))
     assert false_positives / 5_000 < 0.02
+
+
+def test_a_pop_retried_after_a_lost_reply_leases_nothing_more(server, keys, monkeypatch):
+    # redis-py retries a script whose reply a dropped connection lost, with the same lease id.
+    # The retry must hand back the same request, not lease another under that id (which would
+    # overwrite the first lease, and that request would never be fetched).
+    queue = LeasedQueue(server, keys, lease_ttl=30)
+    queue.push_many([(b"first", 10), (b"second", 5)])
+    monkeypatch.setattr("sluice.crawl.leases.uuid.uuid4", lambda: uuid.UUID(int=7))
+    lease, _ = queue.pop()
+    retried, _ = queue.pop()
+    assert retried == lease and lease.data == b"first"
+    state = queue.state()
+    assert (state.queued, state.in_flight) == (1, 1)
+    monkeypatch.undo()
+    assert queue.pop()[0].data == b"second"
