@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import urllib.request
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,3 +106,12 @@ def require_executable(service: str, executable: str, package: str, setting: str
             f"{DEPS_FIX}, or point {setting} at an installed binary",
         )
     return found
+
+
+def http_ready(url: str, timeout: float = 3.0) -> None:
+    """GET ``url``; raise :class:`NotReady` naming it unless it answers 2xx/3xx."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our URL
+            response.read(64)
+    except OSError as exc:  # URLError and HTTPError are OSErrors
+        raise NotReady(f"{url}: {exc}") from exc

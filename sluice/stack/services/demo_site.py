@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 from sluice.stack.progress import Progress
-from sluice.stack.services.base import NotReady, Program, Service
+from sluice.stack.services.base import Program, Service, http_ready
 
 
 class DemoSite(Service):
@@ -43,10 +41,5 @@ class DemoSite(Service):
         )
 
     def check_ready(self) -> str:
-        url = f"http://{self.host}:{self.port}/robots.txt"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                response.read()
-        except (urllib.error.URLError, OSError) as exc:
-            raise NotReady(f"{url}: {exc}") from exc
+        http_ready(f"http://{self.host}:{self.port}/robots.txt", timeout=2)
         return f"demo shop {self.settings.demo_site_url}/shop/ and market /market/"

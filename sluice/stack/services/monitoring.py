@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -29,7 +28,7 @@ from sluice.monitoring.ports import (
 from sluice.settings import Settings
 from sluice.stack.golang import GoBuild
 from sluice.stack.progress import Progress
-from sluice.stack.services.base import NotReady, Program, Service, require_executable
+from sluice.stack.services.base import Program, Service, http_ready, require_executable
 
 STATSD_EXPORTER_BUILD = GoBuild(
     asset="statsd_exporter",
@@ -41,16 +40,6 @@ STATSD_EXPORTER_BUILD = GoBuild(
 )
 #: Local scrapes are frequent so a demo crawl shows up within seconds.
 SCRAPE_INTERVAL = "5s"
-
-
-def _http_ready(url: str, what: str) -> None:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - our URL
-            response.read(64)
-    except urllib.error.HTTPError as exc:
-        raise NotReady(f"{what} {url}: {exc.code}") from exc
-    except OSError as exc:
-        raise NotReady(f"{what} {url}: {exc}") from exc
 
 
 def _secret_file(path: Path, content: str) -> Path:
@@ -125,7 +114,7 @@ class Prometheus(Service):
         )
 
     def check_ready(self) -> str:
-        _http_ready(f"{self.settings.prometheus_url.rstrip('/')}/-/ready", "Prometheus")
+        http_ready(f"{self.settings.prometheus_url.rstrip('/')}/-/ready")
         return f"Prometheus {self.settings.prometheus_url} (alerts at /alerts)"
 
     def bootstrap(self, progress: Progress) -> None:
@@ -175,7 +164,7 @@ class PostgresExporter(Service):
         )
 
     def check_ready(self) -> str:
-        _http_ready(self.address(), "postgres exporter")
+        http_ready(self.address())
         return self.address()
 
 
@@ -216,7 +205,7 @@ class RedisExporter(Service):
         return Program(name=self.name, command=command, directory=self.data_dir)
 
     def check_ready(self) -> str:
-        _http_ready(self.address(), "redis exporter")
+        http_ready(self.address())
         return self.address()
 
 
@@ -259,7 +248,7 @@ class StatsdExporter(Service):
         )
 
     def check_ready(self) -> str:
-        _http_ready(f"http://{HOST}:{STATSD_EXPORTER_PORT}/metrics", "statsd exporter")
+        http_ready(f"http://{HOST}:{STATSD_EXPORTER_PORT}/metrics")
         return self.address()
 
 
@@ -289,7 +278,7 @@ class StateExporter(Service):
         )
 
     def check_ready(self) -> str:
-        _http_ready(self.address(), "state exporter")
+        http_ready(self.address())
         return self.address()
 
 
