@@ -9,13 +9,13 @@ the tests all see one Airflow, wired to the same services as the rest of Sluice.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from sluice.monitoring.ports import STATSD_PORT
+from sluice.private_files import write_private
 from sluice.settings import Settings
 from sluice.storage.postgres import sqlalchemy_url
 
@@ -87,21 +87,14 @@ def load_secrets(home: Path) -> AirflowSecrets:
         jwt_secret=secrets.token_urlsafe(32),
         api_secret_key=secrets.token_urlsafe(32),
     )
-    home.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        json.dump(created.__dict__, out)
+    write_private(path, json.dumps(created.__dict__))
     return created
 
 
 def write_passwords(settings: Settings) -> Path:
     """The simple auth manager's password file, so the login is the one in the settings."""
     path = airflow_home(settings) / "passwords.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        json.dump({settings.airflow_user: settings.airflow_password}, out)
-    return path
+    return write_private(path, json.dumps({settings.airflow_user: settings.airflow_password}))
 
 
 def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, str]:

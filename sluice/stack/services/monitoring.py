@@ -25,6 +25,7 @@ from sluice.monitoring.ports import (
     STATSD_EXPORTER_PORT,
     STATSD_PORT,
 )
+from sluice.private_files import write_private
 from sluice.settings import Settings
 from sluice.stack.golang import GoBuild
 from sluice.stack.progress import Progress
@@ -40,14 +41,6 @@ STATSD_EXPORTER_BUILD = GoBuild(
 )
 #: Local scrapes are frequent so a demo crawl shows up within seconds.
 SCRAPE_INTERVAL = "5s"
-
-
-def _secret_file(path: Path, content: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(content, encoding="utf-8")
-    return path
 
 
 def scrape_config(settings: Settings) -> dict:
@@ -144,7 +137,7 @@ class PostgresExporter(Service):
 
     def prepare(self, progress: Progress) -> None:
         parts = urlsplit(self.settings.postgres_url)
-        _secret_file(self.data_dir / "password", unquote(parts.password or ""))
+        write_private(self.data_dir / "password", unquote(parts.password or ""))
 
     def program(self) -> Program:
         parts = urlsplit(self.settings.postgres_url)
@@ -190,7 +183,7 @@ class RedisExporter(Service):
 
     def prepare(self, progress: Progress) -> None:
         password = unquote(urlsplit(self.settings.redis_url).password or "")
-        _secret_file(
+        write_private(
             self.data_dir / "passwords.json", json.dumps({self._redis_address(): password})
         )
 
