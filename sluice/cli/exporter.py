@@ -19,7 +19,7 @@ def exporter(settings: Settings) -> None:
     """Serve gauges read from PostgreSQL at each scrape, until stopped (SIGTERM)."""
     from prometheus_client import CollectorRegistry
 
-    from sluice.monitoring.serve import MetricsPortBusy, serve_metrics
+    from sluice.cli.metrics import serve_or_exit
     from sluice.monitoring.state import StateCollector
     from sluice.storage import postgres
 
@@ -29,10 +29,7 @@ def exporter(settings: Settings) -> None:
     registry.register(
         StateCollector(lambda: postgres.connect(settings.postgres_reader_url, timeout=5))
     )
-    try:
-        serve_metrics(settings, registry)
-    except MetricsPortBusy as exc:
-        raise click.ClickException(str(exc)) from exc
+    serve_or_exit(settings, registry)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

@@ -42,16 +42,13 @@ def process(
     """Consume the raw topics into MongoDB and PostgreSQL until stopped (or idle)."""
     from processors.app import GROUPS, build
     from processors.metrics import ProcessorMetrics
-    from sluice.monitoring.serve import MetricsPortBusy, serve_metrics
+    from sluice.cli.metrics import serve_or_exit
 
     selected = groups or GROUPS
     if consumer_group and len(selected) != 1:
         raise click.UsageError("--consumer-group needs exactly one --group")
     metrics = ProcessorMetrics()
-    try:
-        serve_metrics(settings)
-    except MetricsPortBusy as exc:
-        raise click.ClickException(str(exc)) from exc
+    serve_or_exit(settings)
     runtimes = {
         name: build(
             settings,

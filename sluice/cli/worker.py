@@ -21,15 +21,11 @@ log = logging.getLogger(__name__)
 @click.pass_obj
 def worker(settings: Settings, slots: int | None, poll: float) -> None:
     """Start Scrapy workers for every dispatched crawl until stopped (SIGTERM)."""
+    from sluice.cli.metrics import serve_or_exit
     from sluice.crawl.pool import WorkerPool
     from sluice.crawl.pool_metrics import PoolMetrics
     from sluice.crawl.runner import start_worker
-    from sluice.monitoring.serve import (
-        MetricsPortBusy,
-        fresh_multiprocess_dir,
-        multiprocess_registry,
-        serve_metrics,
-    )
+    from sluice.monitoring.serve import fresh_multiprocess_dir, multiprocess_registry
     from sluice.storage.redis import client
 
     server = client(settings.redis_url, decode=False, retries=5)
@@ -43,10 +39,7 @@ def worker(settings: Settings, slots: int | None, poll: float) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
         registry = multiprocess_registry(shared)
         metrics = PoolMetrics(registry)
-        try:
-            serve_metrics(settings, registry)
-        except MetricsPortBusy as exc:
-            raise click.ClickException(str(exc)) from exc
+        serve_or_exit(settings, registry)
     stopping = False
 
     def stop(*_: object) -> None:

@@ -119,3 +119,14 @@ def test_sluice_exporter_serves_the_gauges_over_http(settings, rows):
     finally:
         process.terminate()
         assert process.wait(10) == 0
+
+
+def test_a_taken_metrics_port_is_named_with_the_setting_that_moves_it(sluice_cli):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sluice_cli("exporter", env={"SLUICE_METRICS_PORT": str(port)}, timeout=60)
+    assert result.returncode == 1
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in result.stderr
+    assert "set SLUICE_METRICS_PORT to a free port" in result.stderr
