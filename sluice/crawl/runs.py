@@ -17,6 +17,15 @@ GROUP BY s.spider
 ORDER BY s.spider
 """
 
+#: each spider's newest run that ended (finished or failed): when, items stored, whether it failed
+NEWEST_ENDED = """
+SELECT DISTINCT ON (spider) spider, extract(epoch FROM finished_at), items_stored,
+       status = 'failed'
+FROM crawl_runs
+WHERE finished_at IS NOT NULL AND spider IS NOT NULL AND status IN ('finished', 'failed')
+ORDER BY spider, finished_at DESC
+"""
+
 REGISTER = """
 INSERT INTO crawl_runs (crawl_id, spider, airflow_run_id, status, params, started_at, updated_at)
 VALUES (%(crawl_id)s, %(spider)s, %(run_id)s, 'running', %(params)s, now(), now())

@@ -14,15 +14,10 @@ import psycopg
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from sluice.crawl.runs import NEWEST_ENDED
+
 log = logging.getLogger(__name__)
 
-LAST_CRAWLS = """
-SELECT DISTINCT ON (spider) spider, extract(epoch FROM finished_at), items_stored,
-       status = 'failed'
-FROM crawl_runs
-WHERE finished_at IS NOT NULL AND spider IS NOT NULL AND status IN ('finished', 'failed')
-ORDER BY spider, finished_at DESC
-"""
 # The newest run of each check: passed only if every scope of that run passed.
 LAST_CHECKS = """
 WITH newest AS (
@@ -51,7 +46,7 @@ class StateCollector(Collector):
         )
         try:
             with self.connect() as conn:
-                crawls = conn.execute(LAST_CRAWLS).fetchall()
+                crawls = conn.execute(NEWEST_ENDED).fetchall()
                 checks = conn.execute(LAST_CHECKS).fetchall()
                 backup = conn.execute(LAST_VERIFIED_BACKUP).fetchone()
         except psycopg.Error as exc:
