@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sluice.monitoring.state import StateCollector
 from sluice.storage.postgres import connect
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -83,12 +84,6 @@ def test_the_gauges_follow_the_state_tables(settings, rows):
     assert got[("sluice_dq_check_passed", (("check", f"check_a_{tag}"),))] == 1
     assert got[("sluice_dq_check_passed", (("check", f"check_b_{tag}"),))] == 0
     assert got[("sluice_backup_last_verified_timestamp_seconds", ())] >= rows["now"].timestamp()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_an_unreachable_database_reads_as_down():

@@ -18,13 +18,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.network import free_port
 
 WORKFLOWS = ["ci.yml", "dag-bundle.yml", "deploy.yml"]
 SCRIPTS = ["scripts/rollback.sh", ".github/scripts/canary-check.sh"]
@@ -691,12 +692,6 @@ def test_rollback_of_an_unknown_release_fails_clearly(fakes):
 
 
 # The canary check: a port-forward stand-in serves files (readyz, healthz, metrics) over HTTP.
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 METRICS_OK = """\
