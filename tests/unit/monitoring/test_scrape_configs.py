@@ -13,17 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.monitoring import readme_jobs
+
 COMPOSE_SCRAPE = "monitoring/prometheus/compose.yml"
 KUBERNETES_SCRAPE = "monitoring/prometheus/kubernetes.yml"
 COMPONENT_LABEL = "__meta_kubernetes_pod_label_app_kubernetes_io_component"
-
-
-def readme_jobs(readme: str) -> set[str]:
-    """The job names of README's "Scrape jobs are named after the component: ..." sentence."""
-    found = re.search(r"Scrape jobs are named after the component:(.*?)\.\s*$", readme,
-                      re.DOTALL | re.MULTILINE)  # fmt: skip
-    assert found, "README.md no longer names the scrape jobs"
-    return set(re.findall(r"`([\w-]+)`", found.group(1)))
 
 
 def targets(job: dict) -> list[tuple[str, int]]:
@@ -109,7 +103,7 @@ def broken(settings, tmp_path: Path, relative: str, old: str, new: str) -> dict:
 
 @pytest.fixture(scope="module")
 def jobs(settings) -> set[str]:
-    names = readme_jobs((settings.project_dir / "monitoring" / "README.md").read_text())
+    names = readme_jobs(settings.project_dir)
     assert names >= {"api", "archiver", "normalizer", "workers", "exporter", "prometheus"}
     return names
 

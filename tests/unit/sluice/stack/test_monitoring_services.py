@@ -3,7 +3,6 @@ component under the documented names, and no password in what the supervisor is 
 
 from __future__ import annotations
 
-import re
 import stat
 
 import pytest
@@ -13,6 +12,7 @@ from sluice.settings import find_project_dir, load_settings
 from sluice.stack.progress import Progress
 from sluice.stack.services import monitoring_services
 from sluice.stack.services.monitoring import scrape_config
+from tests.support.monitoring import readme_jobs
 
 
 @pytest.fixture
@@ -27,18 +27,11 @@ def settings(tmp_path):
     )
 
 
-def documented_jobs() -> set[str]:
-    readme = (find_project_dir() / "monitoring" / "README.md").read_text(encoding="utf-8")
-    line = next(x for x in readme.splitlines() if "Scrape jobs are named" in x)
-    following = readme[readme.index(line) :].split("\n\n", 1)[0]
-    return set(re.findall(r"`([a-z-]+)`", following))
-
-
 def test_every_documented_job_is_scraped_once(settings):
     config = scrape_config(settings)
     jobs = [job["job_name"] for job in config["scrape_configs"]]
     assert len(jobs) == len(set(jobs))
-    assert set(jobs) == documented_jobs()
+    assert set(jobs) == readme_jobs(find_project_dir())
     targets = {
         j["job_name"]: j["static_configs"][0]["targets"][0] for j in config["scrape_configs"]
     }
