@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, request
+from flask import Flask
 from flask_smorest import Api
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
+from api import limits
 from api.blueprints import crawls, health, products, quotes
 from api.errors import error_response, register_error_handlers
 from api.metrics import ApiMetrics
@@ -17,9 +18,6 @@ from sluice import __version__
 from sluice.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-
-#: the largest request body accepted (the API takes no uploads)
-MAX_BODY_BYTES = 64 * 1024
 
 
 class SluiceApi(Api):
@@ -40,7 +38,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_REDOC_PATH="docs",
         OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
     )
     app.extensions["sluice.stores"] = Stores(settings)
@@ -52,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app,
         spec_kwargs={
             "info": {"description": "Products, price history, quotes and crawl runs."},
+            "extra_plugins": [limits.LimitsPlugin()],
             "security": [{"ApiKey": []}],
             "components": {
                 "securitySchemes": {
@@ -65,11 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.blp)
     register_error_handlers(app)
 
-    @app.before_request
-    def _refuse_large_bodies() -> None:
-        # Checked before routing reads anything, so no endpoint ever buffers a huge body.
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            abort(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    limits.install(app)
 
     # Only a database that cannot be reached is a 503; other database errors are bugs (500).
     @app.errorhandler(OperationalError)

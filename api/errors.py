@@ -30,6 +30,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def invalid_parameter(name: str, problem: str) -> ApiError:
+    """The 400 for one bad parameter, in the shape webargs' own parameter errors take."""
+    return ApiError(
+        400, "bad_request", f"invalid parameter(s): {name}", {"parameters": {name: [problem]}}
+    )
+
+
 def error_response(
     status: int,
     code: str,
@@ -63,6 +70,8 @@ def _http_error(exc: HTTPException) -> Response:
         404: "not_found",
         405: "method_not_allowed",
         413: "payload_too_large",
+        414: "uri_too_long",
+        431: "headers_too_large",
         429: "rate_limited",
     }.get(status, exc.name.lower().replace(" ", "_"))
     response = error_response(status, code, message, details)

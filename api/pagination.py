@@ -9,7 +9,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from api.errors import ApiError
+from api.errors import invalid_parameter
+from api.text import unstorable
 
 
 def encode_cursor(sort: str, value: Any, row_id: int | str) -> str:
@@ -31,14 +32,12 @@ def decode_cursor(cursor: str, sort: str, kind: str) -> tuple[Any, int | str]:
             raise ValueError("cursor made for another sort order")
         if not isinstance(row_id, int | str) or isinstance(row_id, bool):
             raise ValueError("no row position")
+        for part in (value, row_id):
+            if isinstance(part, str) and (problem := unstorable(part)):
+                raise ValueError(problem)
         return _typed(value, kind), row_id
     except (ValueError, TypeError, binascii.Error, InvalidOperation, UnicodeDecodeError) as exc:
-        raise ApiError(
-            400,
-            "bad_request",
-            "invalid parameter(s): cursor",
-            {"parameters": {"cursor": [f"not a cursor of this listing ({exc})"]}},
-        ) from exc
+        raise invalid_parameter("cursor", f"not a cursor of this listing ({exc})") from exc
 
 
 def _typed(value: Any, kind: str) -> Any:

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.text import unstorable
 from sluice.schemas.normalize import AVAILABILITY
 
 MAX_LIMIT = 200
+
+
+class Text(fields.String):
+    """A text parameter: refused with a message naming it when PostgreSQL could not take it."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = unstorable(text)
+        if problem:
+            raise ValidationError(problem)
+        return text
 
 
 class ErrorBody(Schema):
@@ -32,7 +44,7 @@ class PageQuery(Schema):
         validate=validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Rows per page (1-{MAX_LIMIT})."},
     )
-    cursor = fields.String(
+    cursor = Text(
         validate=validate.Length(max=512),
         metadata={"description": "The `next` value of the previous page."},
     )
@@ -59,19 +71,19 @@ def _sorts(allowed: dict[str, str]) -> list[str]:
 class ProductQuery(PageQuery):
     """Filters of ``/products`` (and its CSV export)."""
 
-    source = fields.String(validate=validate.Length(min=1, max=200))
-    category = fields.String(validate=validate.Length(min=1, max=200))
-    brand = fields.String(validate=validate.Length(min=1, max=200))
-    availability = fields.String(validate=validate.OneOf(AVAILABILITY))
+    source = Text(validate=validate.Length(min=1, max=200))
+    category = Text(validate=validate.Length(min=1, max=200))
+    brand = Text(validate=validate.Length(min=1, max=200))
+    availability = Text(validate=validate.OneOf(AVAILABILITY))
     # The bound is checked in _price_range: a Range validator would be documented as a string.
     min_price = fields.Decimal(places=4, metadata={"minimum": 0})
     max_price = fields.Decimal(places=4, metadata={"minimum": 0})
-    q = fields.String(
+    q = Text(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Text to find in the product name (case-insensitive)."},
     )
     updated_since = fields.AwareDateTime(metadata={"description": "ISO 8601 with a zone."})
-    sort = fields.String(load_default="id", validate=validate.OneOf(_sorts(PRODUCT_SORTS)))
+    sort = Text(load_default="id", validate=validate.OneOf(_sorts(PRODUCT_SORTS)))
 
     @validates_schema
     def _price_range(self, data: dict, **_: object) -> None:
@@ -93,10 +105,10 @@ class ProductExportQuery(ProductQuery):
 class QuoteQuery(PageQuery):
     """Filters of ``/quotes`` (and its CSV export)."""
 
-    symbol = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9.\-^=]{1,20}$"))
+    symbol = Text(validate=validate.Regexp(r"^[A-Za-z0-9.\-^=]{1,20}$"))
     date_from = fields.Date(metadata={"description": "First trade date (YYYY-MM-DD)."})
     date_to = fields.Date(metadata={"description": "Last trade date (YYYY-MM-DD)."})
-    sort = fields.String(load_default="id", validate=validate.OneOf(_sorts(QUOTE_SORTS)))
+    sort = Text(load_default="id", validate=validate.OneOf(_sorts(QUOTE_SORTS)))
 
     @validates_schema
     def _date_range(self, data: dict, **_: object) -> None:
@@ -115,11 +127,11 @@ class QuoteExportQuery(QuoteQuery):
 class CrawlQuery(PageQuery):
     """Filters of ``/crawls``."""
 
-    spider = fields.String(validate=validate.Length(min=1, max=100))
-    status = fields.String(
+    spider = Text(validate=validate.Length(min=1, max=100))
+    status = Text(
         validate=validate.OneOf(["pending", "running", "finished", "failed", "cancelled"])
     )
-    sort = fields.String(load_default="-started_at", validate=validate.OneOf(_sorts(CRAWL_SORTS)))
+    sort = Text(load_default="-started_at", validate=validate.OneOf(_sorts(CRAWL_SORTS)))
 
 
 class Product(Schema):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from api.blueprints.common import data_blueprint, stores
-from api.errors import ApiError
+from api.errors import ApiError, invalid_parameter
 from api.schemas import CrawlPage, CrawlQuery, CrawlRun
 from api.services import crawls as service
+from api.text import unstorable
 
 blp = data_blueprint("crawls", __name__, "/api/v1/crawls", "Crawl runs and their stats.")
 
@@ -34,6 +35,9 @@ class OneCrawl(MethodView):
     @blp.response(200, CrawlRun)
     def get(self, crawl_id: str) -> dict:
         """A crawl run by id."""
+        problem = unstorable(crawl_id)
+        if problem:
+            raise invalid_parameter("crawl_id", problem)
         with stores().engine.connect() as conn:
             row = service.get_crawl(conn, crawl_id)
         if row is None:

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from api.blueprints.common import csv_stream, data_blueprint, rows_json, stores, stream_rows
 from api.cache import cached_json
-from api.errors import ApiError
+from api.errors import ApiError, invalid_parameter
 from api.schemas import Quote, QuoteExportQuery, QuotePage, QuoteQuery
 from api.services import quotes as service
 
@@ -55,12 +55,7 @@ class LatestQuote(MethodView):
     def get(self, symbol: str) -> Response:
         """The latest quote of a symbol."""
         if not SYMBOL.fullmatch(symbol):
-            raise ApiError(
-                400,
-                "bad_request",
-                "invalid parameter(s): symbol",
-                {"parameters": {"symbol": ["1-20 letters, digits or . - ^ ="]}},
-            )
+            raise invalid_parameter("symbol", "1-20 letters, digits or . - ^ =")
 
         def build() -> dict:
             with stores().engine.connect() as conn:

@@ -18,6 +18,8 @@ from sluice.settings import Settings
 @click.pass_obj
 def api(settings: Settings, workers: int, threads: int) -> None:
     """Serve the API on SLUICE_API_URL with gunicorn (the app factory api.app:create_app)."""
+    from api import limits
+
     address = urlsplit(settings.api_url)
     bind = f"{address.hostname or '127.0.0.1'}:{address.port or 5000}"
     argv = [
@@ -25,6 +27,10 @@ def api(settings: Settings, workers: int, threads: int) -> None:
         "--bind", bind, "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "20",
         "--chdir", str(settings.project_dir),
+        # Above the app's own limits, which answer in the JSON error envelope.
+        "--limit-request-line", str(limits.SERVER_REQUEST_LINE),
+        "--limit-request-field_size", str(limits.SERVER_HEADER_BYTES),
+        "--limit-request-fields", str(limits.SERVER_HEADERS),
     ]  # fmt: skip
     # exec, so the supervisor's SIGTERM reaches gunicorn (which finishes requests in flight).
     os.execv(sys.executable, argv)  # noqa: S606

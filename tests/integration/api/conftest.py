@@ -14,7 +14,7 @@ from sluice.storage.postgres import connect
 
 
 @pytest.fixture(scope="module")
-def app(stack, settings):
+def app(stack, settings, migrated):
     result_app = create_app(settings)
     result_app.testing = True
     return result_app

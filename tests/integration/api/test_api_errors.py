@@ -74,3 +74,10 @@ def test_a_store_that_is_down_gives_503_and_readyz_names_it(settings, key):
     # Without Redis the API still answers, uncached and unlimited.
     served = broken_redis.get("/api/v1/products?limit=1", headers={"X-API-Key": key})
     assert served.status_code == 200 and served.headers["X-Cache"] == "BYPASS"
+
+
+def test_an_over_long_target_or_header_gets_the_json_envelope(client, key):
+    long_target = client.get("/api/v1/products", query_string={"q": "x" * 5000})
+    assert (long_target.status_code, long_target.json["error"]["code"]) == (414, "uri_too_long")
+    big_header = client.get("/api/v1/products", headers={"X-API-Key": key, "X-Note": "n" * 9000})
+    assert (big_header.status_code, big_header.json["error"]["code"]) == (431, "headers_too_large")

@@ -27,7 +27,7 @@ import yaml
 
 from tests.support.network import free_port
 
-WORKFLOWS = ["ci.yml", "dag-bundle.yml", "deploy.yml"]
+WORKFLOWS = ["ci.yml", "dag-bundle.yml", "deploy.yml", "fuzz.yml"]
 SCRIPTS = ["scripts/rollback.sh", ".github/scripts/canary-check.sh"]
 ROLLBACK = "scripts/rollback.sh"
 CANARY_CHECK = ".github/scripts/canary-check.sh"
@@ -195,6 +195,7 @@ def test_only_the_jobs_that_reach_aws_may_request_an_id_token(workflows):
         "ci.yml": set(),
         "dag-bundle.yml": {"publish"},
         "deploy.yml": {"images", "staging", "production"},
+        "fuzz.yml": set(),
     }
     for name, workflow in workflows.items():
         granted = {
