@@ -81,6 +81,11 @@ class Settings:
     proxies: str = ""
     # The spider worker pool: Scrapy processes it may run at once across every active crawl.
     worker_slots: int = 4
+    # Seconds a pool replica's claim on a worker slot outlives its last renewal: how long a
+    # killed replica's workers stay missing before another replica takes their slots.
+    pool_claim_ttl: int = 15
+    # Restarts of crashed workers one crawl may have, over every replica, before it fails.
+    pool_max_restarts: int = 3
     # Prometheus metrics of a long-running process (processors, worker pool, state exporter):
     # served on metrics_host:metrics_port; 0 serves none. `sluice up` gives each its own port.
     metrics_host: str = "127.0.0.1"
@@ -116,6 +121,14 @@ class Settings:
             )
         if self.worker_slots < 1:
             raise SettingsError(f"{ENV_PREFIX}WORKER_SLOTS={self.worker_slots} must be at least 1")
+        if self.pool_claim_ttl < 2:
+            raise SettingsError(
+                f"{ENV_PREFIX}POOL_CLAIM_TTL={self.pool_claim_ttl} must be at least 2 seconds"
+            )
+        if self.pool_max_restarts < 0:
+            raise SettingsError(
+                f"{ENV_PREFIX}POOL_MAX_RESTARTS={self.pool_max_restarts} must not be negative"
+            )
         if not 0 <= self.metrics_port < 65536:
             raise SettingsError(
                 f"{ENV_PREFIX}METRICS_PORT={self.metrics_port} is not a port (0 serves none)"

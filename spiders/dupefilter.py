@@ -48,11 +48,9 @@ class BloomDupeFilter(RFPDupeFilter):
             self._warn_when_full()
         return seen
 
-    def admit(self, request: Request, queue_key: str, data: bytes) -> bool:
+    def admit(self, request: Request, keys: CrawlKeys, data: bytes) -> bool:
         """Queue the encoded request unless an equal one was seen; True when queued."""
-        queued = self.bloom.admit(
-            self.request_fingerprint(request), queue_key, data, request.priority
-        )
+        queued = self.bloom.admit(self.request_fingerprint(request), keys, data, request.priority)
         if self.stats is not None:
             self.stats.inc_value("dupefilter/admitted" if queued else "dupefilter/filtered")
         if queued:

@@ -25,7 +25,7 @@ from scrapy.utils.request import request_from_dict
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
-from sluice.crawl import codec
+from sluice.crawl import codec, registry
 from sluice.crawl.bloom import BloomParams
 from sluice.crawl.keys import CrawlKeys
 from sluice.crawl.leases import LeasedQueue, now_ms
@@ -90,7 +90,8 @@ class LeasedScheduler(Scheduler):
                 f"spider {spider.name} must derive from spiders.spiders.base.SluiceSpider"
             )
         self.keys = CrawlKeys(crawl_id)
-        self.queue = LeasedQueue(self.server, self.keys, self.lease_ttl)
+        budget = registry.page_budget(registry.status(self.server, self.keys).meta)
+        self.queue = LeasedQueue(self.server, self.keys, self.lease_ttl, page_budget=budget)
         self.df = BloomDupeFilter(
             self.server,
             self.keys,
@@ -160,7 +161,7 @@ class LeasedScheduler(Scheduler):
         data = self.encode(request)
         if request.dont_filter:
             self.queue.push(data, request.priority)
-        elif not self.df.admit(request, self.keys.queue, data):
+        elif not self.df.admit(request, self.keys, data):
             self.df.log(request, self.spider)
             self._complete_lease(superseded)
             return False
@@ -220,9 +221,10 @@ class LeasedScheduler(Scheduler):
         if self.unsent:
             return True
         try:
-            return self.queue.state().queued > 0
+            state = self.queue.state()
         except redis.RedisError:
             return False
+        return state.queued > 0 and not state.budget_spent
 
     def __len__(self) -> int:
         return self.queue.state().queued
@@ -255,12 +257,14 @@ class LeasedScheduler(Scheduler):
         except redis.RedisError as exc:
             log.warning("Redis unavailable while idle (%s); waiting", exc)
             raise DontCloseSpider from exc
-        if self.unsent or self.book.outstanding or not state.done:
+        if self.unsent or self.book.outstanding or not state.over:
             raise DontCloseSpider
         try:
             self.server.hsetnx(self.keys.meta, "finished_at", int(time.time()))
         except redis.RedisError:
             log.warning("could not record the end of crawl %s", self.keys.crawl_id)
         log.info(
-            "crawl %s is done: the queue is empty and nothing is in flight", self.keys.crawl_id
+            "crawl %s is over: %s and nothing is in flight",
+            self.keys.crawl_id,
+            "its page budget is spent" if state.budget_spent else "the queue is empty",
         )

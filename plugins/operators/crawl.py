@@ -114,15 +114,14 @@ class CrawlIdleSensor(BaseOperator):
     def execute(self, context: dict[str, Any]) -> None:
         plan = context["ti"].xcom_pull(task_ids=REGISTER_TASK)
         self.defer(
-            trigger=CrawlIdleTrigger(
-                plan["crawl_id"], plan["max_pages"], poll_interval=self.poll_interval
-            ),
+            trigger=CrawlIdleTrigger(plan["crawl_id"], poll_interval=self.poll_interval),
             method_name="execute_complete",
         )
 
     def execute_complete(self, context: dict[str, Any], event: dict[str, Any]) -> dict:
-        """Back from the trigger: fail on an orphaned crawl, else report where it stopped."""
-        if event["state"] == "orphaned":
+        """Back from the trigger: fail on a failed or orphaned crawl, else report where it
+        stopped."""
+        if event["state"] in ("failed", "orphaned"):
             raise AirflowException(f"crawl {event['crawl_id']}: {event['message']}")
         stats = event["stats"]
         self.log.info(
@@ -217,7 +216,7 @@ class FinalizeCrawlRunOperator(BaseOperator):
         status = registry.status(server, keys)
         problems = self.problems(ti, status.stats)
         left = registry.purge_queue(server, keys) if plan["max_pages"] or problems else 0
-        registry.release(server, plan["crawl_id"])
+        registry.conclude(server, plan["crawl_id"])
         stats = {**status.stats, "queue/purged": left}
         with hook.postgres() as conn:
             row = runs.finalize(conn, plan["crawl_id"], "failed" if problems else "finished", stats)

@@ -15,13 +15,13 @@ from plugins.hooks.sluice import KAFKA_CONN_ID, REDIS_CONN_ID
 NO_WORKER_GRACE = 120.0
 
 
-def crawl_state(status, dispatched: bool, max_pages: int) -> str:
-    """``idle``, ``page_limit``, ``orphaned`` (work left, nobody to do it) or ``running``."""
-    if status.done and status.workers == 0:
-        return "idle"
-    pages = status.stats.get("downloader/response_count", 0)
-    if max_pages and pages >= max_pages and status.workers == 0 and status.in_flight == 0:
-        return "page_limit"
+def crawl_state(status, dispatched: bool) -> str:
+    """``idle``, ``page_limit``, ``failed`` (the worker pool gave up on it, with a reason),
+    ``orphaned`` (work left, nobody to do it) or ``running``."""
+    if status.failure:
+        return "failed"
+    if status.over and status.workers == 0:
+        return "page_limit" if status.queued else "idle"
     if not dispatched and status.workers == 0 and status.in_flight == 0 and not status.done:
         return "orphaned"
     return "running"
@@ -33,13 +33,11 @@ class CrawlIdleTrigger(BaseTrigger):
     def __init__(
         self,
         crawl_id: str,
-        max_pages: int = 0,
         redis_conn_id: str = REDIS_CONN_ID,
         poll_interval: float = 5.0,
     ) -> None:
         super().__init__()
         self.crawl_id = crawl_id
-        self.max_pages = max_pages
         self.redis_conn_id = redis_conn_id
         self.poll_interval = poll_interval
 
@@ -48,7 +46,6 @@ class CrawlIdleTrigger(BaseTrigger):
             "plugins.triggers.crawl.CrawlIdleTrigger",
             {
                 "crawl_id": self.crawl_id,
-                "max_pages": self.max_pages,
                 "redis_conn_id": self.redis_conn_id,
                 "poll_interval": self.poll_interval,
             },
@@ -69,10 +66,20 @@ class CrawlIdleTrigger(BaseTrigger):
         while True:
             # Hooks and redis-py are blocking: keep them off the triggerer's event loop.
             status, dispatched = await asyncio.to_thread(self._look)
-            state = crawl_state(status, dispatched, self.max_pages)
+            state = crawl_state(status, dispatched)
             if state in ("idle", "page_limit"):
                 yield TriggerEvent(
                     {"state": state, "crawl_id": self.crawl_id, "stats": status.stats}
+                )
+                return
+            if state == "failed":
+                yield TriggerEvent(
+                    {
+                        "state": "failed",
+                        "crawl_id": self.crawl_id,
+                        "stats": status.stats,
+                        "message": status.failure,
+                    }
                 )
                 return
             if state == "orphaned":

@@ -29,7 +29,14 @@ def worker(settings: Settings, slots: int | None, poll: float) -> None:
     from sluice.storage.redis import client
 
     server = client(settings.redis_url, decode=False, retries=5)
-    pool = WorkerPool(settings, server, start_worker, slots or settings.worker_slots)
+    pool = WorkerPool(
+        settings,
+        server,
+        start_worker,
+        slots or settings.worker_slots,
+        max_restarts=settings.pool_max_restarts,
+        claim_ttl=settings.pool_claim_ttl,
+    )
     metrics = None
     if settings.metrics_port:
         shared = fresh_multiprocess_dir(settings.stack_dir / "metrics" / "workers")
@@ -48,7 +55,7 @@ def worker(settings: Settings, slots: int | None, poll: float) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("worker pool: %s slots, watching %s", pool.slots, settings.redis_url)
+    log.info("worker pool %s: %s slots, watching %s", pool.replica, pool.slots, settings.redis_url)
     while not stopping:
         try:
             pool.step()

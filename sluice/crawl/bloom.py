@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import redis
 
+from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import priority_base
+
 # Set every bit; report whether all of them were already set (the fingerprint was seen).
 # KEYS: bitmap, counter. ARGV: offsets.
 _CHECK_AND_ADD = """
@@ -27,7 +30,8 @@ return present
 
 # The same, and queue the request in the same step when it is new. One script, so a command
 # retried after a dropped connection cannot find the bits set but the request not queued.
-# KEYS: bitmap, counter, queue. ARGV: score, request, offsets.
+# Queued behind requests of equal priority, as LeasedQueue.push_many does.
+# KEYS: bitmap, counter, queue, sequence. ARGV: score base, request, offsets.
 _ADMIT = """
 local new = 0
 for i = 3, #ARGV do
@@ -35,7 +39,7 @@ for i = 3, #ARGV do
 end
 if new == 1 then
   redis.call('INCR', KEYS[2])
-  redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[1]) + redis.call('INCR', KEYS[4]), ARGV[2])
 end
 return new
 """
@@ -102,12 +106,14 @@ class RedisBloom:
         offsets = self.params.offsets(fingerprint)
         return bool(self._check_and_add(keys=[self.key, self.counter_key], args=offsets))
 
-    def admit(self, fingerprint: str | bytes, queue_key: str, data: bytes, priority: int) -> bool:
-        """Record the fingerprint and, when it is new, queue ``data``; True when queued."""
+    def admit(self, fingerprint: str | bytes, keys: CrawlKeys, data: bytes, priority: int) -> bool:
+        """Record the fingerprint and, when it is new, queue ``data`` in the crawl's queue;
+        True when queued."""
         offsets = self.params.offsets(fingerprint)
         return bool(
             self._admit(
-                keys=[self.key, self.counter_key, queue_key], args=[-priority, data, *offsets]
+                keys=[self.key, self.counter_key, keys.queue, keys.sequence],
+                args=[priority_base(priority), data, *offsets],
             )
         )
 

@@ -27,7 +27,7 @@ class CrawlKeys:
 
     @property
     def queue(self) -> str:
-        """ZSET of encoded requests waiting to be fetched; score = -priority."""
+        """ZSET of encoded requests waiting to be fetched, by priority, then first in first out."""
         return f"{self.prefix}:queue"
 
     @property
@@ -39,6 +39,22 @@ class CrawlKeys:
     def leased(self) -> str:
         """HASH lease id -> "<score>|<encoded request>", to put a lapsed lease back."""
         return f"{self.prefix}:leased"
+
+    @property
+    def sequence(self) -> str:
+        """Counter giving each queued request its place among requests of equal priority."""
+        return f"{self.prefix}:sequence"
+
+    @property
+    def leased_pages(self) -> str:
+        """Counter of leases handed out: the crawl-wide page budget (``max_pages``) is spent
+        against it."""
+        return f"{self.prefix}:leased_pages"
+
+    @property
+    def claims(self) -> str:
+        """HASH worker slot -> the pool replica running it (:mod:`sluice.crawl.claims`)."""
+        return f"{self.prefix}:claims"
 
     @property
     def bloom(self) -> str:
@@ -71,6 +87,9 @@ class CrawlKeys:
             self.queue,
             self.leases,
             self.leased,
+            self.sequence,
+            self.leased_pages,
+            self.claims,
             self.bloom,
             self.seen,
             self.meta,

@@ -1,27 +1,33 @@
 """The spider worker pool: a long-running service that starts Scrapy workers for dispatched crawls.
 
 Airflow (or anyone) seeds a crawl and dispatches it with the number of workers it wants
-(:func:`sluice.crawl.registry.dispatch`); the pool starts that many ``scrapy crawl`` processes
-within its slot budget, restarts a worker that died abnormally (its leased requests come back
-to the queue anyway), and releases the crawl once it is done and its workers have exited. On
-Kubernetes the same role is played by a worker Deployment scaled on the queue length.
+(:func:`sluice.crawl.registry.dispatch`). Any number of pool replicas may run, on any number of
+machines: each claims worker slots of the crawl in Redis (:mod:`sluice.crawl.claims`) and runs
+one ``scrapy crawl`` process per slot it holds, so the crawl has ``wanted`` workers however many
+replicas there are. A replica restarts a worker that died abnormally (the restart budget is the
+crawl's, in Redis), requeues lapsed leases even when no worker is left to pop them, and the
+crawl is concluded exactly once: released when it is over, or marked failed with a reason when
+every worker has ended with work left. A replica stopped with SIGTERM stops its workers (they
+give their leases back) and gives its slots back for another replica to take.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
+import os
+import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
-from sluice.crawl import registry
+from sluice.crawl import claims, registry
 from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import LeasedQueue
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,30 +41,24 @@ StartWorker = Callable[[Settings, str, str, Path, dict[str, str] | None], subpro
 
 @dataclass
 class CrawlWorkers:
-    """The pool's processes for one crawl."""
+    """This replica's processes for one crawl, by the slot each runs in."""
 
     spider: str
-    #: Scrapy settings every worker of the crawl gets (e.g. its share of a page limit)
-    overrides: dict[str, str] = field(default_factory=dict)
-    started: int = 0
-    restarts: int = 0
-    processes: list[subprocess.Popen] = field(default_factory=list)
+    processes: dict[int, subprocess.Popen] = field(default_factory=dict)
+    launched: int = 0
 
     def alive(self) -> list[subprocess.Popen]:
         """Processes still running."""
-        return [p for p in self.processes if p.poll() is None]
+        return [p for p in self.processes.values() if p.poll() is None]
 
 
-def worker_overrides(params: dict, workers: int) -> dict[str, str]:
-    """Scrapy settings from a crawl's params: ``max_pages`` is split among its workers."""
-    max_pages = int(params.get("max_pages") or 0)
-    if max_pages <= 0:
-        return {}
-    return {"CLOSESPIDER_PAGECOUNT": str(max(1, math.ceil(max_pages / workers)))}
+def replica_id() -> str:
+    """This pool process's name in the claims: ``<host>:<pid>:<random>``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class WorkerPool:
-    """Reconciles running workers with dispatched crawls, one :meth:`step` at a time."""
+    """Reconciles this replica's workers with the dispatched crawls, one :meth:`step` at a time."""
 
     def __init__(
         self,
@@ -67,12 +67,16 @@ class WorkerPool:
         start_worker: StartWorker,
         slots: int,
         max_restarts: int = 3,
+        claim_ttl: float = 15.0,
+        replica: str | None = None,
     ) -> None:
         self.settings = settings
         self.server = server
         self.start_worker = start_worker
         self.slots = slots
         self.max_restarts = max_restarts
+        self.replica = replica or replica_id()
+        self.claims = claims.Claims(server, self.replica, claim_ttl)
         self.crawls: dict[str, CrawlWorkers] = {}
 
     def busy(self) -> int:
@@ -88,78 +92,103 @@ class WorkerPool:
         return lengths
 
     def step(self) -> None:
-        """Start, restart and release workers once."""
+        """Start, restart, stop and conclude workers once."""
         self.server.set(HEARTBEAT, int(time.time()), ex=HEARTBEAT_TTL)
-        for crawl_id, wanted in registry.dispatched(self.server).items():
+        dispatched = registry.dispatched(self.server)
+        for crawl_id in [c for c in self.crawls if c not in dispatched]:
+            # Concluded by another replica or by its owner (e.g. finalized at a page limit).
+            self._stop_crawl(crawl_id)
+        for crawl_id, wanted in dispatched.items():
             self._reconcile(crawl_id, wanted)
 
     def _reconcile(self, crawl_id: str, wanted: int) -> None:
         keys = CrawlKeys(crawl_id)
         status = registry.status(self.server, keys)
         if not status.spider:
-            log.warning("crawl %s was dispatched but has no record; releasing it", crawl_id)
-            registry.release(self.server, crawl_id)
+            if registry.conclude(self.server, crawl_id, "dispatched without a crawl record"):
+                log.warning("crawl %s was dispatched but has no record; released", crawl_id)
             return
-        workers = self.crawls.get(crawl_id)
-        if workers is None:
-            params = json.loads(status.meta.get("params") or "{}")
-            workers = self.crawls[crawl_id] = CrawlWorkers(
-                status.spider, worker_overrides(params, wanted)
-            )
+        requeued = LeasedQueue(self.server, keys).requeue_lapsed()
+        if requeued:
+            log.info("crawl %s: requeued %d lapsed leases", crawl_id, requeued)
+        workers = self.crawls.setdefault(crawl_id, CrawlWorkers(status.spider))
         self._reap(crawl_id, workers)
-        alive = workers.alive()
-        if status.done or status.finished:
-            if not alive:
-                log.info("crawl %s is done; releasing it", crawl_id)
-                registry.release(self.server, crawl_id)
-                del self.crawls[crawl_id]
+        for slot in self.claims.renew(crawl_id, list(workers.processes)):
+            log.warning("crawl %s: slot %s was taken over by another replica", crawl_id, slot)
+            workers.processes.pop(slot).terminate()
+        if not status.over:
+            for slot in self.claims.claim(crawl_id, wanted, self.slots - self.busy()):
+                self._start(crawl_id, workers, slot)
+        self._conclude_if_ended(crawl_id, wanted, status)
+
+    def _conclude_if_ended(self, crawl_id: str, wanted: int, status: registry.CrawlStatus) -> None:
+        slots = claims.view(self.server, crawl_id, wanted)
+        if slots.running:
             return
-        while workers.started < wanted and self.busy() < self.slots:
-            self._start(crawl_id, workers, workers.started)
-            workers.started += 1
-        if workers.started >= wanted and not workers.alive():
-            # Every worker ended on its own (e.g. at a page limit) with work left: nothing the
-            # pool should restart. The crawl's owner decides what to do with the rest.
-            log.info("crawl %s: every worker has ended with work left; releasing it", crawl_id)
-            registry.release(self.server, crawl_id)
-            del self.crawls[crawl_id]
+        if status.over:
+            failure = None
+        elif slots.all_ended:
+            reasons = sorted(set(slots.ended.values()))
+            failure = (
+                f"every worker has ended ({'; '.join(reasons)}) with {status.queued} requests "
+                f"queued and {status.in_flight} in flight"
+            )
+        else:
+            return
+        if registry.conclude(self.server, crawl_id, failure):
+            log.log(
+                logging.ERROR if failure else logging.INFO,
+                "crawl %s concluded: %s",
+                crawl_id,
+                failure or "over",
+            )
+        self.crawls.pop(crawl_id, None)
 
     def _reap(self, crawl_id: str, workers: CrawlWorkers) -> None:
-        for process in list(workers.processes):
+        for slot, process in list(workers.processes.items()):
             code = process.poll()
             if code is None:
                 continue
-            workers.processes.remove(process)
+            del workers.processes[slot]
             if code == 0:
+                self.claims.end(crawl_id, slot, "exited when the crawl was over")
                 continue
-            if workers.restarts >= self.max_restarts:
-                log.error(
-                    "crawl %s: a worker exited with %s and the restart budget (%s) is spent",
-                    crawl_id,
-                    code,
-                    self.max_restarts,
+            restarts = claims.count_restart(self.server, crawl_id)
+            if restarts > self.max_restarts:
+                reason = (
+                    f"a worker exited with {code} and the restart budget "
+                    f"({self.max_restarts}) is spent"
                 )
+                log.error("crawl %s: %s", crawl_id, reason)
+                self.claims.end(crawl_id, slot, reason)
                 continue
-            workers.restarts += 1
             log.warning(
-                "crawl %s: a worker exited with %s; starting another (%s/%s)",
+                "crawl %s: the worker in slot %s exited with %s; starting another (%s/%s)",
                 crawl_id,
+                slot,
                 code,
-                workers.restarts,
+                restarts,
                 self.max_restarts,
             )
-            self._start(crawl_id, workers, workers.started + workers.restarts)
+            self._start(crawl_id, workers, slot)
 
-    def _start(self, crawl_id: str, workers: CrawlWorkers, number: int) -> None:
-        log_file = self.settings.stack_dir / "logs" / "crawls" / crawl_id / f"worker-{number}.log"
-        workers.processes.append(
-            self.start_worker(self.settings, workers.spider, crawl_id, log_file, workers.overrides)
+    def _start(self, crawl_id: str, workers: CrawlWorkers, slot: int) -> None:
+        workers.launched += 1
+        name = f"worker-{slot}-{self.replica.replace(':', '-')}-{workers.launched}.log"
+        log_file = self.settings.stack_dir / "logs" / "crawls" / crawl_id / name
+        workers.processes[slot] = self.start_worker(
+            self.settings, workers.spider, crawl_id, log_file, None
         )
-        log.info("crawl %s: started worker %s (%s)", crawl_id, number, log_file)
+        log.info("crawl %s: started the worker of slot %s (%s)", crawl_id, slot, log_file)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM every worker and wait; their unfinished requests go back to the queue."""
-        processes = [p for c in self.crawls.values() for p in c.alive()]
+    def _stop_crawl(self, crawl_id: str) -> None:
+        workers = self.crawls.pop(crawl_id)
+        self._terminate(workers.alive())
+        for slot in workers.processes:
+            self.claims.give_back(crawl_id, slot)
+
+    @staticmethod
+    def _terminate(processes: list[subprocess.Popen], timeout: float = 30.0) -> None:
         for process in processes:
             process.terminate()
         deadline = time.monotonic() + timeout
@@ -168,4 +197,17 @@ class WorkerPool:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM every worker and wait (their unfinished requests go back to the queue), then
+        give their slots back so another replica takes them over at once."""
+        self._terminate([p for c in self.crawls.values() for p in c.alive()], timeout)
+        for crawl_id, workers in self.crawls.items():
+            for slot in workers.processes:
+                try:
+                    self.claims.give_back(crawl_id, slot)
+                except redis.RedisError as exc:
+                    log.warning(
+                        "crawl %s: slot %s not given back (%s); it lapses", crawl_id, slot, exc
+                    )
         self.server.delete(HEARTBEAT)

@@ -29,6 +29,8 @@ class CrawlStatus:
     workers: int
     stats: dict[str, int] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    #: leases handed out so far (what the page budget is spent against)
+    leased_pages: int = 0
 
     @property
     def done(self) -> bool:
@@ -39,6 +41,32 @@ class CrawlStatus:
     def finished(self) -> bool:
         """A worker has seen the crawl done and recorded its end."""
         return "finished_at" in self.meta
+
+    @property
+    def page_budget(self) -> int:
+        """The crawl-wide ``max_pages`` (0: none)."""
+        return page_budget(self.meta)
+
+    @property
+    def budget_spent(self) -> bool:
+        """The page budget is spent: what is still queued will not be leased."""
+        return bool(self.page_budget) and self.leased_pages >= self.page_budget
+
+    @property
+    def over(self) -> bool:
+        """Nothing more will be fetched: done, or the page budget spent with nothing in flight."""
+        return self.in_flight == 0 and (self.queued == 0 or self.budget_spent)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the crawl failed, when the pool concluded it could not go on."""
+        return self.meta.get("failed_reason")
+
+
+def page_budget(meta: dict[str, str]) -> int:
+    """The ``max_pages`` param in a crawl's record (0: no budget)."""
+    params = json.loads(meta.get("params") or "{}")
+    return max(0, int(params.get("max_pages") or 0))
 
 
 def create(
@@ -78,9 +106,7 @@ def seed(
     queued = 0
     for request, fingerprint in zip(requests, fingerprints, strict=True):
         data = codec.dumps(request)
-        queued += filter_.admit(
-            fingerprint.hex(), keys.queue, data, int(request.get("priority", 0))
-        )
+        queued += filter_.admit(fingerprint.hex(), keys, data, int(request.get("priority", 0)))
     return queued
 
 
@@ -108,7 +134,8 @@ def status(server: redis.Redis, keys: CrawlKeys) -> CrawlStatus:
     pipe.zcount(keys.workers, now_ms() - WORKER_STALE_MS, "+inf")
     pipe.hgetall(keys.stats)
     pipe.hgetall(keys.meta)
-    queued, in_flight, workers, stats, meta = pipe.execute()
+    pipe.get(keys.leased_pages)
+    queued, in_flight, workers, stats, meta, leased = pipe.execute()
 
     def text(value: bytes | str) -> str:
         return value.decode() if isinstance(value, bytes) else value
@@ -122,6 +149,7 @@ def status(server: redis.Redis, keys: CrawlKeys) -> CrawlStatus:
         workers=int(workers),
         stats={text(k): int(v) for k, v in stats.items()},
         meta=meta,
+        leased_pages=int(leased or 0),
     )
 
 
@@ -156,12 +184,36 @@ def dispatched(server: redis.Redis) -> dict[str, int]:
     }
 
 
-def release(server: redis.Redis, crawl_id: str) -> None:
-    """Take a crawl off the pool's list (it is done, or was cancelled)."""
-    pipe = server.pipeline(transaction=True)
-    pipe.zrem(DISPATCH, crawl_id)
-    pipe.hdel(DISPATCH_WORKERS, crawl_id)
-    pipe.execute()
+# Take the crawl off the pool's list; only the caller that did so records the failure.
+# KEYS: dispatch, dispatch workers, meta. ARGV: crawl id, failure ('' for none), now (s).
+_CONCLUDE = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HSETNX', KEYS[3], 'failed_reason', ARGV[2])
+  redis.call('HSETNX', KEYS[3], 'finished_at', ARGV[3])
+end
+return 1
+"""
+
+
+def conclude(server: redis.Redis, crawl_id: str, failure: str | None = None) -> bool:
+    """Take a crawl off the pool's list, with the reason it failed if it did.
+
+    Atomic: when several pool replicas conclude the same crawl at once, exactly one gets True
+    (and only its failure reason is recorded).
+    """
+    concluded = server.eval(
+        _CONCLUDE,
+        3,
+        DISPATCH,
+        DISPATCH_WORKERS,
+        CrawlKeys(crawl_id).meta,
+        crawl_id,
+        failure or "",
+        int(time.time()),
+    )
+    return bool(concluded)
 
 
 def purge_queue(server: redis.Redis, keys: CrawlKeys) -> int:

@@ -7,10 +7,14 @@ and anyone can watch it.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
+import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +25,9 @@ from sluice.crawl.bloom import BloomParams
 from sluice.crawl.keys import CrawlKeys
 from sluice.settings import Settings
 from sluice.storage.redis import client
+
+#: prctl option: the signal a process gets when its parent dies (linux/prctl.h)
+PR_SET_PDEATHSIG = 1
 
 
 def new_crawl_id(spider: str) -> str:
@@ -109,8 +116,27 @@ def start_worker(
     argv += ["-s", f"LOG_FILE={log_file}"]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
     return subprocess.Popen(
-        argv, cwd=settings.project_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        argv,
+        cwd=settings.project_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        preexec_fn=stop_with_parent(),
     )
+
+
+def stop_with_parent() -> Callable[[], None] | None:
+    """What a new worker runs before it starts: ask Linux to SIGTERM it when the process that
+    started it dies.
+
+    A pool replica killed with SIGKILL would otherwise leave its workers running unclaimed,
+    and the replica that takes their slots over would start a second worker for each. libc is
+    loaded here, in the parent: between fork and exec the child only makes the one call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def summary(status: registry.CrawlStatus, duration: float, exit_codes: list[int]) -> dict[str, Any]:

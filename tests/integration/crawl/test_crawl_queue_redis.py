@@ -70,7 +70,7 @@ def test_bloom_admits_each_fingerprint_once_and_queues_it_in_the_same_step(serve
         server, keys.bloom, keys.seen, BloomParams(capacity=10_000, error_rate=0.001)
     )
     admitted = [
-        bloom.admit(f"fp-{i % 500}", keys.queue, f"req-{i % 500}".encode(), 0) for i in range(1500)
+        bloom.admit(f"fp-{i % 500}", keys, f"req-{i % 500}".encode(), 0) for i in range(1500)
     ]
     assert sum(admitted) == 500
     assert bloom.count() == 500
@@ -102,3 +102,22 @@ def test_a_pop_retried_after_a_lost_reply_leases_nothing_more(server, keys, monk
     assert (state.queued, state.in_flight) == (1, 1)
     monkeypatch.undo()
     assert queue.pop()[0].data == b"second"
+
+
+def test_requests_of_equal_priority_leave_first_in_first_out(server, keys):
+    queue = LeasedQueue(server, keys, lease_ttl=30)
+    arrivals = [b"zeta", b"alpha", b"mu", b"beta"]  # not in byte order
+    for data in arrivals:
+        queue.push(data, priority=0)
+    queue.push(b"urgent", priority=5)
+    popped = [queue.pop()[0].data for _ in range(5)]
+    assert popped == [b"urgent", *arrivals]
+
+
+def test_a_page_budget_caps_the_leases_of_the_whole_crawl(server, keys):
+    first = LeasedQueue(server, keys, lease_ttl=30, page_budget=3)
+    second = LeasedQueue(server, keys, lease_ttl=30, page_budget=3)  # another worker
+    first.push_many([(f"r{n}".encode(), 0) for n in range(10)])
+    leased = [q.pop()[0] for q in (first, second, first, second, first)]
+    state = first.state()
+    assert (sum(lease is not None for lease in leased), state.budget_spent) == (3, True)

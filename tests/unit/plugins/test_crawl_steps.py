@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,26 +15,29 @@ from sluice.crawl.registry import CrawlStatus
 from sluice.settings import load_settings
 
 
-def status(queued=0, in_flight=0, workers=0, pages=0) -> CrawlStatus:
-    return CrawlStatus(
-        "c", "ecommerce", queued, in_flight, workers, {"downloader/response_count": pages}
-    )
+def status(queued=0, in_flight=0, workers=0, leased=0, max_pages=0, failed=None) -> CrawlStatus:
+    meta = {"params": json.dumps({"max_pages": max_pages})}
+    if failed:
+        meta["failed_reason"] = failed
+    return CrawlStatus("c", "ecommerce", queued, in_flight, workers, {}, meta, leased_pages=leased)
 
 
 @pytest.mark.parametrize(
-    ("look", "dispatched", "max_pages", "state"),
+    ("look", "dispatched", "state"),
     [
-        (status(), True, 0, "idle"),
-        (status(queued=3, workers=1), True, 0, "running"),
-        (status(in_flight=1, workers=1), True, 0, "running"),
-        (status(queued=0, workers=1), True, 0, "running"),  # a worker is still closing
-        (status(queued=9, pages=40), False, 40, "page_limit"),
-        (status(queued=9, pages=12), False, 40, "orphaned"),
-        (status(queued=9), True, 0, "running"),  # dispatched: the pool is about to start it
+        (status(), True, "idle"),
+        (status(queued=3, workers=1), True, "running"),
+        (status(in_flight=1, workers=1), True, "running"),
+        (status(queued=0, workers=1), True, "running"),  # a worker is still closing
+        (status(queued=9, leased=40, max_pages=40), False, "page_limit"),
+        (status(queued=9, leased=40, max_pages=40, in_flight=1), True, "running"),
+        (status(queued=9, leased=12, max_pages=40), False, "orphaned"),
+        (status(queued=9), True, "running"),  # dispatched: the pool is about to start it
+        (status(queued=9, failed="restart budget spent"), False, "failed"),
     ],
 )
-def test_crawl_state(look, dispatched, max_pages, state):
-    assert crawl_state(look, dispatched, max_pages) == state
+def test_crawl_state(look, dispatched, state):
+    assert crawl_state(look, dispatched) == state
 
 
 def test_a_run_keeps_its_crawl_id_across_retries():
