@@ -86,6 +86,8 @@ class Settings:
     pool_claim_ttl: int = 15
     # Restarts of crashed workers one crawl may have, over every replica, before it fails.
     pool_max_restarts: int = 3
+    # Seconds an ended crawl's Redis keys live on (for `sluice report`); then Redis drops them.
+    crawl_key_ttl: int = 7 * 24 * 3600
     # Prometheus metrics of a long-running process (processors, worker pool, state exporter):
     # served on metrics_host:metrics_port; 0 serves none. `sluice up` gives each its own port.
     metrics_host: str = "127.0.0.1"
@@ -124,6 +126,10 @@ class Settings:
         if self.pool_claim_ttl < 2:
             raise SettingsError(
                 f"{ENV_PREFIX}POOL_CLAIM_TTL={self.pool_claim_ttl} must be at least 2 seconds"
+            )
+        if self.crawl_key_ttl < 1:
+            raise SettingsError(
+                f"{ENV_PREFIX}CRAWL_KEY_TTL={self.crawl_key_ttl} must be at least 1 second"
             )
         if self.pool_max_restarts < 0:
             raise SettingsError(

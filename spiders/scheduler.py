@@ -90,12 +90,13 @@ class LeasedScheduler(Scheduler):
                 f"spider {spider.name} must derive from spiders.spiders.base.SluiceSpider"
             )
         self.keys = CrawlKeys(crawl_id)
-        budget = registry.page_budget(registry.status(self.server, self.keys).meta)
+        meta = registry.status(self.server, self.keys).meta
+        budget = registry.page_budget(meta)
         self.queue = LeasedQueue(self.server, self.keys, self.lease_ttl, page_budget=budget)
         self.df = BloomDupeFilter(
             self.server,
             self.keys,
-            self.bloom_params,
+            registry.bloom_params(meta, self.bloom_params),
             self.crawler.request_fingerprinter,
             self.stats,
         )

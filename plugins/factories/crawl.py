@@ -33,7 +33,15 @@ def crawl_params(spec: CrawlSpec) -> dict[str, Param]:
             minimum=0,
             maximum=1_000_000,
             title="Max pages",
-            description="Stop after about this many pages (0: no limit); split among workers.",
+            description="Stop after this many pages (0: no limit), counted over every worker.",
+        ),
+        "expected_pages": Param(
+            spec.expected_pages,
+            type="integer",
+            minimum=1,
+            maximum=100_000_000,
+            title="Expected pages",
+            description="Distinct pages the crawl may make: sizes its duplicate filter in Redis.",
         ),
         "workers": Param(
             spec.workers,

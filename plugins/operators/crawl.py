@@ -38,6 +38,8 @@ def run_plan(spider: str, params: dict[str, Any], context: dict[str, Any], setti
         crawl_params["date"] = day
     if params.get("max_pages"):
         crawl_params["max_pages"] = int(params["max_pages"])
+    if params.get("expected_pages"):
+        crawl_params["expected_pages"] = int(params["expected_pages"])
     stamp = (interval_start or context["dag_run"].run_after).strftime("%Y%m%d")
     return {
         "crawl_id": crawl_id_for(spider, context["run_id"], stamp),
@@ -216,7 +218,7 @@ class FinalizeCrawlRunOperator(BaseOperator):
         status = registry.status(server, keys)
         problems = self.problems(ti, status.stats)
         left = registry.purge_queue(server, keys) if plan["max_pages"] or problems else 0
-        registry.conclude(server, plan["crawl_id"])
+        registry.conclude(server, plan["crawl_id"], retain_seconds=hook.settings().crawl_key_ttl)
         stats = {**status.stats, "queue/purged": left}
         with hook.postgres() as conn:
             row = runs.finalize(conn, plan["crawl_id"], "failed" if problems else "finished", stats)

@@ -91,7 +91,39 @@ def wait_until_processed(settings: Settings, quiet: bool, timeout: float = 900.0
         time.sleep(1.0)
 
 
-@click.command("crawl")
+class CrawlGroup(click.Group):
+    """``sluice crawl SPIDER ...`` runs a crawl; ``sluice crawl gc`` and friends are subcommands.
+
+    A first argument that names no subcommand is the spider of a crawl to run.
+    """
+
+    RUN = "run"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Route ``sluice crawl SPIDER ...`` to the hidden ``run`` subcommand."""
+        first = next((a for a in args if not a.startswith("-")), None)
+        if args and args[0] not in ("--help", "-h") and first not in self.commands:
+            args = [self.RUN, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("crawl", cls=CrawlGroup)
+def crawl() -> None:
+    """Run a crawl (``sluice crawl SPIDER --start-url URL``), or manage crawls' Redis keys."""
+
+
+@crawl.command("gc")
+@click.pass_obj
+def gc(settings: Settings) -> None:
+    """Drop the Redis keys of every ended crawl now (they expire after SLUICE_CRAWL_KEY_TTL)."""
+    from sluice.crawl.retention import collect
+
+    server = client(settings.redis_url, decode=False, retries=5)
+    dropped = collect(server)
+    click.echo(f"dropped the keys of {len(dropped)} ended crawl(s)")
+
+
+@crawl.command(CrawlGroup.RUN, hidden=True)
 @click.argument("spider")
 @click.option("--start-url", "start_urls", multiple=True, required=True, help="Repeatable.")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Trade date (finance).")
@@ -101,7 +133,7 @@ def wait_until_processed(settings: Settings, quiet: bool, timeout: float = 900.0
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-s", "--set", "overrides", multiple=True, help="Scrapy setting NAME=VALUE.")
 @click.pass_obj
-def crawl(
+def run_crawl(
     settings: Settings,
     spider: str,
     start_urls: tuple[str, ...],
@@ -185,6 +217,8 @@ def crawl(
             report["ok"] = False
             report["problems"].append(report["processed"]["problem"])
     final = registry.status(server, keys).stats
+    if not interrupted:
+        registry.retire(server, seeded.crawl_id, settings.crawl_key_ttl)
     record_run(
         settings,
         "finalize",

@@ -135,7 +135,8 @@ class WorkerPool:
             )
         else:
             return
-        if registry.conclude(self.server, crawl_id, failure):
+        retain = self.settings.crawl_key_ttl
+        if registry.conclude(self.server, crawl_id, failure, retain_seconds=retain):
             log.log(
                 logging.ERROR if failure else logging.INFO,
                 "crawl %s concluded: %s",

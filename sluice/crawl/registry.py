@@ -75,19 +75,29 @@ def create(
     spider: str,
     start_urls: list[str],
     params: dict[str, Any] | None = None,
+    bloom: BloomParams | None = None,
 ) -> None:
-    """Record a new crawl (a crawl id is used once: an existing one is an error)."""
+    """Record a new crawl (a crawl id is used once: an existing one is an error), with the size
+    of its duplicate filter, which every worker then builds the same way."""
     if server.exists(keys.meta):
         raise ValueError(f"crawl {keys.crawl_id} already exists; pick a new crawl id")
-    server.hset(
-        keys.meta,
-        mapping={
-            "spider": spider,
-            "start_urls": json.dumps(start_urls),
-            "params": json.dumps(params or {}),
-            "created_at": int(time.time()),
-        },
-    )
+    record: dict[str, Any] = {
+        "spider": spider,
+        "start_urls": json.dumps(start_urls),
+        "params": json.dumps(params or {}),
+        "created_at": int(time.time()),
+    }
+    if bloom is not None:
+        record.update(bloom_capacity=bloom.capacity, bloom_error_rate=repr(bloom.error_rate))
+    server.hset(keys.meta, mapping=record)
+
+
+def bloom_params(meta: dict[str, str], default: BloomParams) -> BloomParams:
+    """The duplicate filter's size recorded for the crawl, or ``default`` (a crawl started by
+    plain `scrapy crawl`, which has no record)."""
+    if "bloom_capacity" not in meta:
+        return default
+    return BloomParams(int(meta["bloom_capacity"]), float(meta["bloom_error_rate"]))
 
 
 def seed(
@@ -197,8 +207,24 @@ return 1
 """
 
 
-def conclude(server: redis.Redis, crawl_id: str, failure: str | None = None) -> bool:
-    """Take a crawl off the pool's list, with the reason it failed if it did.
+def retire(server: redis.Redis, crawl_id: str, ttl_seconds: int) -> None:
+    """The crawl has ended: give every key of it ``ttl_seconds`` to live (a shorter TTL already
+    set stays), so reports can still read it for a while and Redis does not grow."""
+    pipe = server.pipeline(transaction=False)
+    for key in CrawlKeys(crawl_id).all():
+        # LT: a key without a TTL counts as infinite, so it gets one; a shorter one stays.
+        pipe.expire(key, ttl_seconds, lt=True)
+    pipe.execute()
+
+
+def conclude(
+    server: redis.Redis,
+    crawl_id: str,
+    failure: str | None = None,
+    retain_seconds: int | None = None,
+) -> bool:
+    """Take a crawl off the pool's list, with the reason it failed if it did, and retire its
+    keys (:func:`retire`) when ``retain_seconds`` is given.
 
     Atomic: when several pool replicas conclude the same crawl at once, exactly one gets True
     (and only its failure reason is recorded).
@@ -213,6 +239,8 @@ def conclude(server: redis.Redis, crawl_id: str, failure: str | None = None) -> 
         failure or "",
         int(time.time()),
     )
+    if retain_seconds is not None:
+        retire(server, crawl_id, retain_seconds)
     return bool(concluded)
 
 

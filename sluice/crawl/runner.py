@@ -85,12 +85,9 @@ def seed_crawl(
     crawl_id = crawl_id or new_crawl_id(spider)
     keys = CrawlKeys(crawl_id)
     server = client(settings.redis_url, decode=False, retries=5)
-    registry.create(server, keys, spider, urls, params)
+    bloom = bloom_for(spider, params or {}, scrapy_conf)
+    registry.create(server, keys, spider, urls, params, bloom)
     fingerprinter = RequestFingerprinter()
-    bloom = BloomParams(
-        capacity=scrapy_conf.getint("DUPEFILTER_CAPACITY"),
-        error_rate=scrapy_conf.getfloat("DUPEFILTER_ERROR_RATE"),
-    )
     queued = registry.seed(
         server,
         keys,
@@ -99,6 +96,24 @@ def seed_crawl(
         bloom,
     )
     return SeededCrawl(crawl_id=crawl_id, spider=spider, queued=queued)
+
+
+def bloom_for(spider: str, params: dict[str, Any], scrapy_conf) -> BloomParams:
+    """The duplicate filter of a new crawl, sized for the pages it is expected to make: the
+    run's ``expected_pages``, else its spider's spec, else ``DUPEFILTER_CAPACITY``.
+
+    A Bloom bitmap costs its full size as soon as a random bit near its end is set, so a
+    filter sized for ten million requests costs 24 MB even for a 50-page crawl.
+    """
+    from sluice.crawl.specs import crawl_spec
+
+    expected = int(params.get("expected_pages") or 0)
+    if not expected:
+        try:
+            expected = crawl_spec(spider).expected_pages
+        except KeyError:
+            expected = scrapy_conf.getint("DUPEFILTER_CAPACITY")
+    return BloomParams(capacity=expected, error_rate=scrapy_conf.getfloat("DUPEFILTER_ERROR_RATE"))
 
 
 def start_worker(

@@ -22,6 +22,9 @@ class CrawlSpec:
     dated: bool = False
     workers: int = 1
     max_pages: int = 0
+    #: distinct requests a run is expected to make: sizes its duplicate filter (a run's
+    #: ``expected_pages`` param overrides it)
+    expected_pages: int = 100_000
 
     @property
     def dag_id(self) -> str:
@@ -49,6 +52,7 @@ CRAWLS: tuple[CrawlSpec, ...] = (
         # After the close: the run for day D fires at D 22:00 UTC and crawls D's quotes.
         schedule="0 22 * * *",
         dated=True,
+        expected_pages=10_000,
     ),
 )
 
