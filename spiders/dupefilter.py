@@ -15,6 +15,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 
 from sluice.crawl.bloom import BloomParams, RedisBloom
 from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import host_of
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,9 @@ class BloomDupeFilter(RFPDupeFilter):
 
     def admit(self, request: Request, keys: CrawlKeys, data: bytes) -> bool:
         """Queue the encoded request unless an equal one was seen; True when queued."""
-        queued = self.bloom.admit(self.request_fingerprint(request), keys, data, request.priority)
+        queued = self.bloom.admit(
+            self.request_fingerprint(request), keys, data, host_of(request.url), request.priority
+        )
         if self.stats is not None:
             self.stats.inc_value("dupefilter/admitted" if queued else "dupefilter/filtered")
         if queued:

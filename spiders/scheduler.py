@@ -28,7 +28,8 @@ from twisted.internet import task
 from sluice.crawl import codec, registry
 from sluice.crawl.bloom import BloomParams
 from sluice.crawl.keys import CrawlKeys
-from sluice.crawl.leases import LeasedQueue, now_ms
+from sluice.crawl.leases import LeasedQueue, host_of, now_ms
+from sluice.crawl.politeness import interval_ms
 from sluice.storage.redis import client
 from spiders.dupefilter import BloomDupeFilter
 from spiders.leasing import ERRBACK_META, LEASE_META, LeaseBook
@@ -92,7 +93,15 @@ class LeasedScheduler(Scheduler):
         self.keys = CrawlKeys(crawl_id)
         meta = registry.status(self.server, self.keys).meta
         budget = registry.page_budget(meta)
-        self.queue = LeasedQueue(self.server, self.keys, self.lease_ttl, page_budget=budget)
+        settings = self.crawler.settings
+        self.queue = LeasedQueue(
+            self.server,
+            self.keys,
+            self.lease_ttl,
+            page_budget=budget,
+            default_interval_ms=interval_ms(settings.getfloat("DEFAULT_HOST_RATE", 4.0)),
+            lookahead_ms=round(settings.getfloat("SLUICE_LEASE_LOOKAHEAD", 1.0) * 1000),
+        )
         self.df = BloomDupeFilter(
             self.server,
             self.keys,
@@ -161,7 +170,7 @@ class LeasedScheduler(Scheduler):
         superseded = request.meta.pop(LEASE_META, None)
         data = self.encode(request)
         if request.dont_filter:
-            self.queue.push(data, request.priority)
+            self.queue.push(data, host_of(request.url), request.priority)
         elif not self.df.admit(request, self.keys, data):
             self.df.log(request, self.spider)
             self._complete_lease(superseded)

@@ -35,8 +35,16 @@ RETRY_EXCEPTIONS = [
     *_default_settings.RETRY_EXCEPTIONS,
     "playwright._impl._errors.TimeoutError",
 ]
-DEFAULT_DOMAIN_RATE = 0.0  # requests/s per domain on top of AutoThrottle; 0 = no ceiling
-DOMAIN_RATE_LIMITS: dict[str, float] = {}
+# One budget per site (host[:port]) shared by every worker in Redis: a site profile's `rate`,
+# else its robots.txt Crawl-delay, else this many requests/s (0: no ceiling).
+DEFAULT_HOST_RATE = 4.0
+# A 429 (or a 503 with Retry-After) pauses the site for every worker and requeues the request,
+# beyond RETRY_TIMES, for at most THROTTLE_MAX_WAIT s per request; THROTTLE_DEFAULT_WAIT when
+# the answer names no usable wait.
+THROTTLE_MAX_WAIT = 600.0
+THROTTLE_DEFAULT_WAIT = 5.0
+# How far ahead (s) a worker may lease a site's next request; it waits for its turn after.
+SLUICE_LEASE_LOOKAHEAD = 1.0
 USER_AGENTS: list[str] = []  # rotated per request when set
 PROXIES = [proxy.strip() for proxy in _sluice.proxies.split(",") if proxy.strip()]
 DENY_PATTERNS = [r"/(cart|checkout|login|logout|account)(/|\?|$)"]
@@ -55,7 +63,9 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.rendering.JavaScriptRenderingMiddleware": 300,
     "spiders.middlewares.rotation.UserAgentRotationMiddleware": 400,
     "spiders.middlewares.rotation.ProxyRotationMiddleware": 410,
-    "spiders.middlewares.ratelimit.DomainRateLimitMiddleware": 420,
+    # After Retry (550) and Redirect (600): sees a 429 before the retry middleware does, and
+    # waits for the site's turn as the last step before the download.
+    "spiders.middlewares.politeness.PolitenessMiddleware": 650,
 }
 SPIDER_MIDDLEWARES = {
     # Closest to the engine: sees the callback's whole output, then completes the lease.

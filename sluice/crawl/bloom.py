@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import redis
 
 from sluice.crawl.keys import CrawlKeys
-from sluice.crawl.leases import priority_base
+from sluice.crawl.leases import ENQUEUE_LUA, now_ms, priority_base
 
 # Set every bit; report whether all of them were already set (the fingerprint was seen).
 # KEYS: bitmap, counter. ARGV: offsets.
@@ -28,21 +28,24 @@ if present == 0 then redis.call('INCR', KEYS[2]) end
 return present
 """
 
-# The same, and queue the request in the same step when it is new. One script, so a command
-# retried after a dropped connection cannot find the bits set but the request not queued.
-# Queued behind requests of equal priority, as LeasedQueue.push_many does.
-# KEYS: bitmap, counter, queue, sequence. ARGV: score base, request, offsets.
-_ADMIT = """
+# The same, and queue the request in its host's queue in the same step when it is new. One
+# script, so a command retried after a dropped connection cannot find the bits set but the
+# request not queued. KEYS: hosts, queued, bitmap, counter, sequence (the first two as
+# ENQUEUE_LUA wants them). ARGV: now, queue prefix, score base, host, request, offsets.
+_ADMIT = (
+    ENQUEUE_LUA
+    + """
 local new = 0
-for i = 3, #ARGV do
-  if redis.call('SETBIT', KEYS[1], ARGV[i], 1) == 0 then new = 1 end
+for i = 6, #ARGV do
+  if redis.call('SETBIT', KEYS[3], ARGV[i], 1) == 0 then new = 1 end
 end
 if new == 1 then
-  redis.call('INCR', KEYS[2])
-  redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[1]) + redis.call('INCR', KEYS[4]), ARGV[2])
+  redis.call('INCR', KEYS[4])
+  enqueue(ARGV[4], tonumber(ARGV[3]) + redis.call('INCR', KEYS[5]), ARGV[5])
 end
 return new
 """
+)
 
 #: Redis strings stop at 512 MiB.
 MAX_BITS = 512 * 1024 * 1024 * 8
@@ -106,14 +109,16 @@ class RedisBloom:
         offsets = self.params.offsets(fingerprint)
         return bool(self._check_and_add(keys=[self.key, self.counter_key], args=offsets))
 
-    def admit(self, fingerprint: str | bytes, keys: CrawlKeys, data: bytes, priority: int) -> bool:
-        """Record the fingerprint and, when it is new, queue ``data`` in the crawl's queue;
-        True when queued."""
+    def admit(
+        self, fingerprint: str | bytes, keys: CrawlKeys, data: bytes, host: str, priority: int
+    ) -> bool:
+        """Record the fingerprint and, when it is new, queue ``data`` in the crawl's queue of
+        ``host``; True when queued."""
         offsets = self.params.offsets(fingerprint)
         return bool(
             self._admit(
-                keys=[self.key, self.counter_key, keys.queue, keys.sequence],
-                args=[priority_base(priority), data, *offsets],
+                keys=[keys.hosts, keys.queued, self.key, self.counter_key, keys.sequence],
+                args=[now_ms(), keys.queue_prefix, priority_base(priority), host, data, *offsets],
             )
         )
 

@@ -26,9 +26,25 @@ class CrawlKeys:
         return f"sluice:crawl:{self.crawl_id}"
 
     @property
-    def queue(self) -> str:
-        """ZSET of encoded requests waiting to be fetched, by priority, then first in first out."""
-        return f"{self.prefix}:queue"
+    def hosts(self) -> str:
+        """ZSET host -> when (ms) the crawl may lease its next request of that host; holds
+        exactly the hosts with requests queued."""
+        return f"{self.prefix}:hosts"
+
+    @property
+    def queue_prefix(self) -> str:
+        """Prefix of the per-host request queues (see :meth:`queue_of`)."""
+        return f"{self.prefix}:queue:"
+
+    def queue_of(self, host: str) -> str:
+        """ZSET of one host's encoded requests waiting to be fetched, by priority, then first
+        in first out."""
+        return f"{self.queue_prefix}{host}"
+
+    @property
+    def queued(self) -> str:
+        """Counter of requests waiting over every host."""
+        return f"{self.prefix}:queued"
 
     @property
     def leases(self) -> str:
@@ -82,9 +98,10 @@ class CrawlKeys:
         return f"{self.prefix}:workers"
 
     def all(self) -> list[str]:
-        """Every key of the crawl."""
+        """Every key of the crawl but the per-host queues (one per member of :attr:`hosts`)."""
         return [
-            self.queue,
+            self.hosts,
+            self.queued,
             self.leases,
             self.leased,
             self.sequence,

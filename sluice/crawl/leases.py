@@ -1,4 +1,9 @@
-"""A shared request queue whose pops are leases.
+"""A crawl's shared request queue (its frontier), whose pops are leases.
+
+Requests wait in one queue per site (host[:port]). A pop takes from a site whose turn has
+come: one the crawl has not leased from for the site's politeness interval, and to which no
+worker anywhere may not send yet (:mod:`sluice.crawl.politeness`). A slow or throttled site is
+skipped, not waited behind.
 
 A worker that pops a request holds a lease on it until it acknowledges the request as done;
 it renews its leases with heartbeats while it works. A worker killed with SIGKILL stops
@@ -15,63 +20,118 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import redis
 
 from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.politeness import INTERVALS, NEXT_PREFIX, host_key
 
 #: Scores put priority first and arrival second: ``-priority * 2**40 + sequence``. Scores are
 #: doubles, exact up to 2**53, so priorities are clamped to +-PRIORITY_LIMIT.
 SEQUENCE_SPAN = 2**40
 PRIORITY_LIMIT = 2**12 - 1
+#: hosts a pop looks at before it reports that none may be fetched from now
+HOSTS_PER_POP = 32
 
-# Put back up to 100 lapsed leases with their original scores (their place in line).
-# Shared by the pop and the janitor. KEYS[1] queue, KEYS[2] leases, KEYS[3] leased; ARGV[1] now.
-_REQUEUE_LAPSED = """
+# Lua shared by the scripts below (and the Bloom filter's admit). Every crawl key is named
+# from KEYS/ARGV: KEYS[1] hosts, KEYS[2] queued counter, ARGV[1] now (ms), ARGV[2] the crawl's
+# queue prefix. The politeness keys are global (one budget per site for every crawl), so they
+# are named from ARGV prefixes: the scripts need Redis without cluster mode.
+ENQUEUE_LUA = """
+local function enqueue(host, score, data)
+  if redis.call('ZADD', ARGV[2] .. host, 'NX', score, data) == 0 then return 0 end
+  redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[1], host)
+  return 1
+end
+"""
+
+# Put back up to 100 lapsed leases in their hosts' queues with their original scores (their
+# place in line). KEYS[3] leases, KEYS[4] leased (lease id -> "score|host|request").
+_REQUEUE_LAPSED = (
+    ENQUEUE_LUA
+    + """
+local function split(held)
+  local first = string.find(held, '|', 1, true)
+  local second = string.find(held, '|', first + 1, true)
+  return string.sub(held, 1, first - 1), string.sub(held, first + 1, second - 1),
+         string.sub(held, second + 1)
+end
 local function requeue_lapsed()
-  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 100)
+  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, 100)
   for _, lid in ipairs(lapsed) do
-    local held = redis.call('HGET', KEYS[3], lid)
+    local held = redis.call('HGET', KEYS[4], lid)
     if held then
-      local sep = string.find(held, '|', 1, true)
-      redis.call('ZADD', KEYS[1], tonumber(string.sub(held, 1, sep - 1)), string.sub(held, sep + 1))
+      local score, host, data = split(held)
+      enqueue(host, tonumber(score), data)
     end
-    redis.call('ZREM', KEYS[2], lid)
-    redis.call('HDEL', KEYS[3], lid)
+    redis.call('ZREM', KEYS[3], lid)
+    redis.call('HDEL', KEYS[4], lid)
   end
   return #lapsed
 end
 """
+)
 
-# Requeue lapsed leases, then lease the first request, atomically; a crawl with a page budget
-# hands out at most that many leases. KEYS: queue, leases, leased, leased_pages.
-# ARGV: now_ms, ttl_ms, lease_id, page budget (0: none). Returns {request|false, requeued,
-# budget spent (1|0)}.
+# Requeue lapsed leases, then lease the first request of the first host whose turn comes
+# within the look-ahead window: the crawl leases a host's requests one interval apart (the
+# hosts score), and skips a host no worker may send to within the window (the politeness
+# next-send key: reserved sends, or a Retry-After pause). A skipped host never holds the others
+# up; a request leased ahead of its turn waits for it in the worker (the politeness
+# middleware), at most the window.
+# KEYS: hosts, queued, leases, leased, leased_pages. ARGV: now, queue prefix, ttl_ms, lease id,
+# page budget (0: none), politeness next prefix, politeness intervals hash, default interval,
+# look-ahead (ms). Returns {request|false, requeued, budget spent (1|0), ms until a host may be
+# ready (-1: nothing queued)}.
 _POP = (
     _REQUEUE_LAPSED
     + """
+local now = tonumber(ARGV[1])
+local horizon = now + tonumber(ARGV[9])
 -- The same lease id again: a call retried after its reply was lost. Hand back what that
--- lease holds rather than popping another request under the same id, which would overwrite
+-- lease holds rather than leasing another request under the same id, which would overwrite
 -- the first request's lease and lose it.
-local again = redis.call('HGET', KEYS[3], ARGV[3])
+local again = redis.call('HGET', KEYS[4], ARGV[4])
 if again then
-  local sep = string.find(again, '|', 1, true)
-  return {string.sub(again, sep + 1), 0, 0}
+  local _, _, data = split(again)
+  return {data, 0, 0, 0}
 end
 local requeued = requeue_lapsed()
-local budget = tonumber(ARGV[4])
-if budget > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= budget then
-  return {false, requeued, 1}
+local budget = tonumber(ARGV[5])
+if budget > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= budget then
+  return {false, requeued, 1, -1}
 end
-local top = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #top == 0 then
-  return {false, requeued, 0}
+local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', horizon, 'WITHSCORES', 'LIMIT', 0, """
+    + str(HOSTS_PER_POP)
+    + """)
+for i = 1, #ready, 2 do
+  local host, turn = ready[i], tonumber(ready[i + 1])
+  local gate = tonumber(redis.call('GET', ARGV[6] .. host) or '0')
+  local queue = ARGV[2] .. host
+  local top = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+  if #top == 0 then
+    redis.call('ZREM', KEYS[1], host)
+  elseif gate > horizon then
+    redis.call('ZADD', KEYS[1], gate - tonumber(ARGV[9]), host)
+  else
+    redis.call('ZREM', queue, top[1])
+    redis.call('DECR', KEYS[2])
+    if redis.call('ZCARD', queue) == 0 then
+      redis.call('ZREM', KEYS[1], host)
+    else
+      local interval = tonumber(redis.call('HGET', ARGV[7], host) or ARGV[8])
+      redis.call('ZADD', KEYS[1], math.max(turn, now) + interval, host)
+    end
+    redis.call('HSET', KEYS[4], ARGV[4], top[2] .. '|' .. host .. '|' .. top[1])
+    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[4])
+    redis.call('INCR', KEYS[5])
+    return {top[1], requeued, 0, 0}
+  end
 end
-redis.call('ZREM', KEYS[1], top[1])
-redis.call('HSET', KEYS[3], ARGV[3], top[2] .. '|' .. top[1])
-redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[3])
-redis.call('INCR', KEYS[4])
-return {top[1], requeued, 0}
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #first == 0 then return {false, requeued, 0, -1} end
+return {false, requeued, 0, math.max(0, tonumber(first[2]) - horizon)}
 """
 )
 
@@ -82,15 +142,29 @@ return requeue_lapsed()
 """
 )
 
-# Queue requests behind every request of equal priority queued before them (an identical
-# request already queued keeps its place). KEYS: queue, sequence. ARGV: base, data, base, ...
-_PUSH = """
+# Queue requests behind every request of equal priority queued before them, each in its
+# host's queue (an identical request already queued keeps its place).
+# KEYS: hosts, queued, sequence. ARGV: now, queue prefix, then (score base, host, request)...
+_PUSH = (
+    ENQUEUE_LUA
+    + """
 local added = 0
-for i = 1, #ARGV, 2 do
-  local score = tonumber(ARGV[i]) + redis.call('INCR', KEYS[2])
-  added = added + redis.call('ZADD', KEYS[1], 'NX', score, ARGV[i + 1])
+for i = 3, #ARGV, 3 do
+  local score = tonumber(ARGV[i]) + redis.call('INCR', KEYS[3])
+  added = added + enqueue(ARGV[i + 1], score, ARGV[i + 2])
 end
 return added
+"""
+)
+
+# Drop every queued request (a crawl stopped at its page limit); how many there were.
+# KEYS: hosts, queued. ARGV: now (unused), queue prefix.
+_PURGE = """
+local hosts = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, host in ipairs(hosts) do redis.call('DEL', ARGV[2] .. host) end
+local dropped = tonumber(redis.call('GET', KEYS[2]) or '0')
+redis.call('DEL', KEYS[1], KEYS[2])
+return dropped
 """
 
 # Renew leases that still exist (a lapsed and requeued lease is not brought back).
@@ -142,6 +216,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def host_of(url: str) -> str:
+    """The site a request URL belongs to (its politeness budget and its queue)."""
+    return host_key(urlsplit(url).netloc) or "-"
+
+
 class LeasedQueue:
     """The queue of one crawl in Redis; see the module docstring."""
 
@@ -151,41 +230,64 @@ class LeasedQueue:
         keys: CrawlKeys,
         lease_ttl: float = 30.0,
         page_budget: int = 0,
+        default_interval_ms: int = 0,
+        lookahead_ms: int = 1000,
     ) -> None:
         self.server = server
         self.keys = keys
         self.ttl_ms = int(lease_ttl * 1000)
         self.page_budget = max(0, int(page_budget))
+        self.default_interval_ms = max(0, int(default_interval_ms))
+        self.lookahead_ms = max(0, int(lookahead_ms))
         self._pop = server.register_script(_POP)
         self._renew = server.register_script(_RENEW)
         self._push = server.register_script(_PUSH)
         self._janitor = server.register_script(_JANITOR)
+        self._purge = server.register_script(_PURGE)
 
-    def push(self, data: bytes, priority: int = 0) -> None:
-        """Add one encoded request (an identical one already queued is not added twice)."""
-        self.push_many([(data, priority)])
+    def _queue_keys(self) -> list[str]:
+        return [self.keys.hosts, self.keys.queued]
 
-    def push_many(self, items: list[tuple[bytes, int]]) -> None:
-        """Add several encoded requests in one round trip, first in first out per priority."""
+    def push(self, data: bytes, host: str, priority: int = 0) -> None:
+        """Add one encoded request of ``host`` (an identical one already queued is not added
+        twice)."""
+        self.push_many([(data, host, priority)])
+
+    def push_many(self, items: list[tuple[bytes, str, int]]) -> None:
+        """Add (request, host, priority) items in one round trip, first in first out per
+        priority within each host."""
         if items:
-            args = [part for data, priority in items for part in (priority_base(priority), data)]
-            self._push(keys=[self.keys.queue, self.keys.sequence], args=args)
+            args: list[bytes | str | int] = [now_ms(), self.keys.queue_prefix]
+            for data, host, priority in items:
+                args += [priority_base(priority), host, data]
+            self._push(keys=[*self._queue_keys(), self.keys.sequence], args=args)
 
     def pop(self) -> tuple[Lease | None, int]:
-        """Lease the next request; also return how many lapsed leases were requeued."""
+        """Lease the next request a site's budget allows now; also return how many lapsed
+        leases were requeued."""
+        return self.pop_or_wait()[:2]
+
+    def pop_or_wait(self) -> tuple[Lease | None, int, float]:
+        """:meth:`pop`, plus how long (s) until some host may be ready when nothing is (-1:
+        nothing queued)."""
         lease_id = uuid.uuid4().hex
-        data, requeued, _spent = self._pop(
-            keys=[self.keys.queue, self.keys.leases, self.keys.leased, self.keys.leased_pages],
-            args=[now_ms(), self.ttl_ms, lease_id, self.page_budget],
-        )
-        return (Lease(lease_id, data) if data else None), int(requeued)
+        data, requeued, _spent, wait_ms = self._pop(
+            keys=[*self._queue_keys(), self.keys.leases, self.keys.leased, self.keys.leased_pages],
+            args=[
+                now_ms(), self.keys.queue_prefix, self.ttl_ms, lease_id, self.page_budget,
+                NEXT_PREFIX, INTERVALS, self.default_interval_ms, self.lookahead_ms,
+            ],
+        )  # fmt: skip
+        wait = int(wait_ms) / 1000 if int(wait_ms) >= 0 else -1.0
+        return (Lease(lease_id, data) if data else None), int(requeued), wait
 
     def requeue_lapsed(self) -> int:
         """Put lapsed leases back in the queue now (the pool's janitor: a crawl whose workers
         all died has nobody left to pop); how many were requeued."""
         return int(
             self._janitor(
-                keys=[self.keys.queue, self.keys.leases, self.keys.leased], args=[now_ms()]
+                keys=[*self._queue_keys(), self.keys.leases, self.keys.leased],
+                args=[now_ms(), self.keys.queue_prefix],
             )
         )
 
@@ -212,15 +314,23 @@ class LeasedQueue:
     def state(self) -> QueueState:
         """Queued and in-flight counts."""
         pipe = self.server.pipeline(transaction=False)
-        pipe.zcard(self.keys.queue)
+        pipe.get(self.keys.queued)
         pipe.zcard(self.keys.leases)
         pipe.get(self.keys.leased_pages)
         queued, in_flight, leased = pipe.execute()
         spent = bool(self.page_budget) and int(leased or 0) >= self.page_budget
-        return QueueState(queued=int(queued), in_flight=int(in_flight), budget_spent=spent)
+        return QueueState(queued=int(queued or 0), in_flight=int(in_flight), budget_spent=spent)
+
+    def purge(self) -> int:
+        """Drop every queued request (leases stay); how many there were."""
+        return int(self._purge(keys=self._queue_keys(), args=[now_ms(), self.keys.queue_prefix]))
+
+    def queue_keys(self) -> list[str]:
+        """The per-host queues that exist now (for expiring or deleting the crawl)."""
+        hosts = self.server.zrange(self.keys.hosts, 0, -1)
+        return [self.keys.queue_of(h.decode() if isinstance(h, bytes) else h) for h in hosts]
 
     def clear(self) -> None:
         """Drop the queue and every lease."""
-        self.server.delete(
-            self.keys.queue, self.keys.leases, self.keys.leased, self.keys.leased_pages
-        )
+        self.purge()
+        self.server.delete(self.keys.leases, self.keys.leased, self.keys.leased_pages)

@@ -87,7 +87,7 @@ class WorkerPool:
         """Requests waiting in the queues of the crawls this pool works on, by spider."""
         lengths: dict[str, int] = {}
         for crawl_id, workers in self.crawls.items():
-            waiting = int(self.server.zcard(CrawlKeys(crawl_id).queue))
+            waiting = int(self.server.get(CrawlKeys(crawl_id).queued) or 0)
             lengths[workers.spider] = lengths.get(workers.spider, 0) + waiting
         return lengths
 

@@ -12,7 +12,7 @@ import redis
 from sluice.crawl import codec
 from sluice.crawl.bloom import BloomParams, RedisBloom
 from sluice.crawl.keys import CrawlKeys
-from sluice.crawl.leases import now_ms
+from sluice.crawl.leases import LeasedQueue, host_of, now_ms
 
 #: a worker that has not announced itself for this long is presumed gone
 WORKER_STALE_MS = 60_000
@@ -116,7 +116,9 @@ def seed(
     queued = 0
     for request, fingerprint in zip(requests, fingerprints, strict=True):
         data = codec.dumps(request)
-        queued += filter_.admit(fingerprint.hex(), keys, data, int(request.get("priority", 0)))
+        queued += filter_.admit(
+            fingerprint.hex(), keys, data, host_of(request["url"]), int(request.get("priority", 0))
+        )
     return queued
 
 
@@ -139,7 +141,7 @@ def add_stats(server: redis.Redis, keys: CrawlKeys, deltas: dict[str, int]) -> N
 def status(server: redis.Redis, keys: CrawlKeys) -> CrawlStatus:
     """Queue, in-flight, live workers, summed stats and the crawl's record."""
     pipe = server.pipeline(transaction=False)
-    pipe.zcard(keys.queue)
+    pipe.get(keys.queued)
     pipe.zcard(keys.leases)
     pipe.zcount(keys.workers, now_ms() - WORKER_STALE_MS, "+inf")
     pipe.hgetall(keys.stats)
@@ -154,7 +156,7 @@ def status(server: redis.Redis, keys: CrawlKeys) -> CrawlStatus:
     return CrawlStatus(
         crawl_id=keys.crawl_id,
         spider=meta.get("spider", ""),
-        queued=int(queued),
+        queued=int(queued or 0),
         in_flight=int(in_flight),
         workers=int(workers),
         stats={text(k): int(v) for k, v in stats.items()},
@@ -210,8 +212,9 @@ return 1
 def retire(server: redis.Redis, crawl_id: str, ttl_seconds: int) -> None:
     """The crawl has ended: give every key of it ``ttl_seconds`` to live (a shorter TTL already
     set stays), so reports can still read it for a while and Redis does not grow."""
+    keys = CrawlKeys(crawl_id)
     pipe = server.pipeline(transaction=False)
-    for key in CrawlKeys(crawl_id).all():
+    for key in [*keys.all(), *LeasedQueue(server, keys).queue_keys()]:
         # LT: a key without a TTL counts as infinite, so it gets one; a shorter one stays.
         pipe.expire(key, ttl_seconds, lt=True)
     pipe.execute()
@@ -246,7 +249,4 @@ def conclude(
 
 def purge_queue(server: redis.Redis, keys: CrawlKeys) -> int:
     """Drop what is still queued (a crawl stopped at its page limit); returns how many."""
-    pipe = server.pipeline(transaction=True)
-    pipe.zcard(keys.queue)
-    pipe.delete(keys.queue)
-    return int(pipe.execute()[0])
+    return LeasedQueue(server, keys).purge()

@@ -16,6 +16,7 @@ import redis
 
 from sluice.crawl import registry
 from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import LeasedQueue
 
 META_PATTERN = "sluice:crawl:*:meta"
 
@@ -42,6 +43,7 @@ def collect(server: redis.Redis) -> list[str]:
     dropped = []
     for crawl_id in list(crawl_ids(server)):
         if ended(server, crawl_id, dispatched):
-            server.delete(*CrawlKeys(crawl_id).all())
+            keys = CrawlKeys(crawl_id)
+            server.delete(*keys.all(), *LeasedQueue(server, keys).queue_keys())
             dropped.append(crawl_id)
     return dropped

@@ -9,17 +9,22 @@ import pytest
 
 from sluice.crawl.bloom import BloomParams, RedisBloom
 from sluice.crawl.keys import CrawlKeys
-from sluice.crawl.leases import LeasedQueue
+from sluice.crawl.leases import LeasedQueue, now_ms
+from sluice.crawl.politeness import Politeness
 from sluice.storage.redis import client
 
 pytestmark = pytest.mark.redis
+
+#: a host with no politeness interval recorded (the queues' default: none)
+HOST = "queue-test.localhost"
 
 
 @pytest.fixture
 def keys(stack, settings):
     keys = CrawlKeys(f"test-{uuid.uuid4().hex[:10]}")
     yield keys
-    client(settings.redis_url).delete(*keys.all())
+    server = client(settings.redis_url)
+    server.delete(*keys.all(), *LeasedQueue(server, keys).queue_keys())
 
 
 @pytest.fixture
@@ -29,7 +34,7 @@ def server(stack, settings):
 
 def test_pops_are_leases_in_priority_order_and_acks_finish_them(server, keys):
     queue = LeasedQueue(server, keys, lease_ttl=30)
-    queue.push_many([(b"low", 0), (b"high", 10), (b"mid", 5)])
+    queue.push_many([(b"low", HOST, 0), (b"high", HOST, 10), (b"mid", HOST, 5)])
     popped = [queue.pop()[0] for _ in range(3)]
     assert [lease.data for lease in popped] == [b"high", b"mid", b"low"]
     assert queue.pop() == (None, 0)
@@ -41,7 +46,7 @@ def test_pops_are_leases_in_priority_order_and_acks_finish_them(server, keys):
 
 def test_a_lapsed_lease_goes_back_to_the_queue_and_a_renewed_one_does_not(server, keys):
     queue = LeasedQueue(server, keys, lease_ttl=0.5)
-    queue.push_many([(b"abandoned", 0), (b"kept", 0)])
+    queue.push_many([(b"abandoned", HOST, 0), (b"kept", HOST, 0)])
     abandoned, _ = queue.pop()
     kept, _ = queue.pop()
     for _ in range(4):
@@ -58,7 +63,7 @@ def test_a_lapsed_lease_goes_back_to_the_queue_and_a_renewed_one_does_not(server
 
 def test_release_gives_a_lease_back_at_once(server, keys):
     queue = LeasedQueue(server, keys, lease_ttl=60)
-    queue.push(b"request")
+    queue.push(b"request", HOST)
     lease, _ = queue.pop()
     queue.release([lease.lease_id])
     again, requeued = queue.pop()
@@ -70,11 +75,11 @@ def test_bloom_admits_each_fingerprint_once_and_queues_it_in_the_same_step(serve
         server, keys.bloom, keys.seen, BloomParams(capacity=10_000, error_rate=0.001)
     )
     admitted = [
-        bloom.admit(f"fp-{i % 500}", keys, f"req-{i % 500}".encode(), 0) for i in range(1500)
+        bloom.admit(f"fp-{i % 500}", keys, f"req-{i % 500}".encode(), HOST, 0) for i in range(1500)
     ]
     assert sum(admitted) == 500
     assert bloom.count() == 500
-    assert server.zcard(keys.queue) == 500
+    assert LeasedQueue(server, keys).state().queued == 500
 
 
 def test_bloom_memory_is_bounded_by_its_parameters(server, keys):
@@ -93,7 +98,7 @@ def test_a_pop_retried_after_a_lost_reply_leases_nothing_more(server, keys, monk
     # The retry must hand back the same request, not lease another under that id (which would
     # overwrite the first lease, and that request would never be fetched).
     queue = LeasedQueue(server, keys, lease_ttl=30)
-    queue.push_many([(b"first", 10), (b"second", 5)])
+    queue.push_many([(b"first", HOST, 10), (b"second", HOST, 5)])
     monkeypatch.setattr("sluice.crawl.leases.uuid.uuid4", lambda: uuid.UUID(int=7))
     lease, _ = queue.pop()
     retried, _ = queue.pop()
@@ -108,8 +113,8 @@ def test_requests_of_equal_priority_leave_first_in_first_out(server, keys):
     queue = LeasedQueue(server, keys, lease_ttl=30)
     arrivals = [b"zeta", b"alpha", b"mu", b"beta"]  # not in byte order
     for data in arrivals:
-        queue.push(data, priority=0)
-    queue.push(b"urgent", priority=5)
+        queue.push(data, HOST, priority=0)
+    queue.push(b"urgent", HOST, priority=5)
     popped = [queue.pop()[0].data for _ in range(5)]
     assert popped == [b"urgent", *arrivals]
 
@@ -117,7 +122,26 @@ def test_requests_of_equal_priority_leave_first_in_first_out(server, keys):
 def test_a_page_budget_caps_the_leases_of_the_whole_crawl(server, keys):
     first = LeasedQueue(server, keys, lease_ttl=30, page_budget=3)
     second = LeasedQueue(server, keys, lease_ttl=30, page_budget=3)  # another worker
-    first.push_many([(f"r{n}".encode(), 0) for n in range(10)])
+    first.push_many([(f"r{n}".encode(), HOST, 0) for n in range(10)])
     leased = [q.pop()[0] for q in (first, second, first, second, first)]
     state = first.state()
     assert (sum(lease is not None for lease in leased), state.budget_spent) == (3, True)
+
+
+def test_a_paused_site_is_skipped_and_the_others_are_leased(server, keys):
+    slow, fast = f"slow-{keys.crawl_id}.localhost", f"fast-{keys.crawl_id}.localhost"
+    Politeness(server).pause(slow, now_ms() + 60_000)
+    queue = LeasedQueue(server, keys, lease_ttl=30, lookahead_ms=0)
+    queue.push_many([(b"slow-1", slow, 10), (b"fast-1", fast, 0), (b"fast-2", fast, 0)])
+    leased = [queue.pop()[0] for _ in range(3)]
+    assert [lease and lease.data for lease in leased] == [b"fast-1", b"fast-2", None]
+
+
+def test_a_sites_requests_are_leased_one_interval_apart(server, keys):
+    site = f"paced-{keys.crawl_id}.localhost"
+    Politeness(server).set_interval(site, 60_000)
+    queue = LeasedQueue(server, keys, lease_ttl=30, lookahead_ms=0)
+    queue.push_many([(b"first", site, 0), (b"second", site, 0)])
+    first, _, _ = queue.pop_or_wait()
+    second, _, wait = queue.pop_or_wait()
+    assert (first.data, second, 55 < wait <= 60) == (b"first", None, True)

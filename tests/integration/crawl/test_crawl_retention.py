@@ -37,7 +37,7 @@ def small_crawl(settings, expected_pages: int | None = None) -> str:
     server = client(settings.redis_url, decode=False)
     keys = CrawlKeys(seeded.crawl_id)
     queue = LeasedQueue(server, keys)
-    queue.push_many([(f"page-{n}".encode(), 0) for n in range(20)])
+    queue.push_many([(f"page-{n}".encode(), "retention.localhost", 0) for n in range(20)])
     leases = [queue.pop()[0] for _ in range(21)]
     queue.ack([lease.lease_id for lease in leases if lease is not None])
     registry.add_stats(server, keys, {"downloader/response_count": 21})

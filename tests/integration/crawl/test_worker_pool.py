@@ -53,7 +53,9 @@ def new_crawl(server, workers: int, params: dict | None = None, queued: int = 5)
     keys = CrawlKeys(crawl_id)
     registry.create(server, keys, "ecommerce", ["http://x/"], params)
     if queued:
-        LeasedQueue(server, keys).push_many([(f"request-{n}".encode(), 0) for n in range(queued)])
+        LeasedQueue(server, keys).push_many(
+            [(f"request-{n}".encode(), "pool.localhost", 0) for n in range(queued)]
+        )
     registry.dispatch(server, crawl_id, workers)
     return crawl_id
 

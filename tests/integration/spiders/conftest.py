@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from urllib.parse import urlsplit
 
 import pytest
 
 from demo.catalog import Catalog
 from demo.market import Market
+from sluice.storage.redis import client
 from tests.support.crawling import DemoServer
 
 
@@ -29,3 +32,14 @@ def catalog() -> Catalog:
 def market() -> Market:
     """The demo market (ground truth for quotes)."""
     return Market(seed=7)
+
+
+@pytest.fixture
+def replica_settings(settings, stack) -> Iterator:
+    """The stack's settings on a Redis database of these tests' own, for pool replicas: the
+    platform's pool (when it runs) watches the default database and does not join in."""
+    url = urlsplit(settings.redis_url)._replace(path="/8").geturl()
+    server = client(url, decode=False)
+    server.flushdb()
+    yield replace(settings, redis_url=url)
+    server.flushdb()

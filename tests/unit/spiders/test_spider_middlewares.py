@@ -14,7 +14,6 @@ from scrapy.utils.test import get_crawler
 from spiders.leasing import ERRBACK_META, LEASE_META, LeaseBook
 from spiders.middlewares.filtering import RequestFilterMiddleware
 from spiders.middlewares.leases import LeaseMiddleware
-from spiders.middlewares.ratelimit import DomainRateLimitMiddleware
 from spiders.middlewares.rotation import ProxyRotationMiddleware, UserAgentRotationMiddleware
 
 START = "https://shop.example/"
@@ -267,75 +266,6 @@ def test_a_request_that_set_its_proxy_keeps_it():
 def test_proxy_rotation_not_configured_without_proxies():
     with pytest.raises(NotConfigured):
         ProxyRotationMiddleware.from_crawler(crawler_with())
-
-
-# --- DomainRateLimitMiddleware ----------------------------------------------------------------
-
-
-def rate_mw(limits: dict | None = None, default: float | None = None):
-    settings: dict = {}
-    if limits is not None:
-        settings["DOMAIN_RATE_LIMITS"] = limits
-    if default is not None:
-        settings["DEFAULT_DOMAIN_RATE"] = default
-    crawler = crawler_with(settings)
-    return DomainRateLimitMiddleware.from_crawler(crawler), crawler
-
-
-def test_rate_for_exact_parent_and_default():
-    mw, _ = rate_mw({"Shop.Example": 2, "api.shop.example": "5.5"}, default=1.0)
-
-    assert mw.rate_for("shop.example") == 2.0  # configured keys are case-insensitive
-    assert mw.rate_for("SHOP.example") == 2.0
-    assert mw.rate_for("api.shop.example") == 5.5  # the most specific domain wins
-    assert mw.rate_for("v2.api.shop.example") == 5.5
-    assert mw.rate_for("www.shop.example") == 2.0  # a parent's limit covers subdomains
-    assert mw.rate_for("othershop.example") == 1.0  # not a subdomain: the default
-    assert mw.rate_for("example") == 1.0
-    assert mw.rate_for("") == 1.0
-
-
-def test_rate_limit_with_only_a_default():
-    mw, _ = rate_mw(default=3.0)
-
-    assert mw.rate_for("anything.example") == 3.0
-
-
-@pytest.mark.parametrize(
-    "settings", [{}, {"DOMAIN_RATE_LIMITS": {}}, {"DEFAULT_DOMAIN_RATE": 0}], ids=str
-)
-def test_rate_limit_not_configured_when_nothing_is_set(settings):
-    with pytest.raises(NotConfigured):
-        DomainRateLimitMiddleware.from_crawler(crawler_with(settings))
-
-
-class FakeDownloader:
-    def __init__(self, slots: dict) -> None:
-        self.slots = slots
-
-    def get_slot_key(self, request: Request) -> str:
-        return request.url.split("/")[2]
-
-
-def test_process_request_raises_the_slot_delay_to_the_domain_interval():
-    mw, crawler = rate_mw({"shop.example": 4.0})
-    slow = SimpleNamespace(delay=1.0, randomize_delay=True)
-    fast = SimpleNamespace(delay=0.0, randomize_delay=True)
-    other = SimpleNamespace(delay=0.0, randomize_delay=True)
-    crawler.engine = SimpleNamespace(
-        downloader=FakeDownloader(
-            {"shop.example": fast, "www.shop.example": slow, "other.example": other}
-        )
-    )
-
-    mw.process_request(Request("https://shop.example/a"))
-    mw.process_request(Request("https://www.shop.example/a"))
-    mw.process_request(Request("https://other.example/a"))  # no limit and no default
-    mw.process_request(Request("https://new.shop.example/a"))  # no slot yet: nothing to do
-
-    assert (fast.delay, fast.randomize_delay) == (0.25, False)
-    assert (slow.delay, slow.randomize_delay) == (1.0, False)  # never lowered
-    assert (other.delay, other.randomize_delay) == (0.0, True)
 
 
 # --- LeaseMiddleware --------------------------------------------------------------------------

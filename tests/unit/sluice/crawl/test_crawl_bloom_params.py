@@ -135,7 +135,8 @@ def test_every_key_starts_with_the_crawl_prefix():
     assert keys.prefix == "sluice:crawl:ecommerce-1"
     every = keys.all()
     assert every == [
-        "sluice:crawl:ecommerce-1:queue",
+        "sluice:crawl:ecommerce-1:hosts",
+        "sluice:crawl:ecommerce-1:queued",
         "sluice:crawl:ecommerce-1:leases",
         "sluice:crawl:ecommerce-1:leased",
         "sluice:crawl:ecommerce-1:sequence",
@@ -148,11 +149,12 @@ def test_every_key_starts_with_the_crawl_prefix():
         "sluice:crawl:ecommerce-1:workers",
     ]
     assert all(key.startswith(keys.prefix + ":") for key in every)
-    # all() lists every key property, so a cleanup by all() misses nothing.
+    # all() lists every key property, so a cleanup by all() misses nothing (the per-host
+    # queues under queue_prefix are found through the hosts set).
     properties = [
         name
         for name, value in vars(CrawlKeys).items()
-        if isinstance(value, property) and name != "prefix"
+        if isinstance(value, property) and name not in ("prefix", "queue_prefix")
     ]
     assert sorted(every) == sorted(getattr(keys, name) for name in properties)
 
