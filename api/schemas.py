@@ -129,7 +129,9 @@ class CrawlQuery(PageQuery):
 
     spider = Text(validate=validate.Length(min=1, max=100))
     status = Text(
-        validate=validate.OneOf(["pending", "running", "finished", "failed", "cancelled"])
+        validate=validate.OneOf(
+            ["pending", "running", "finished", "partial", "failed", "cancelled"]
+        )
     )
     sort = Text(load_default="-started_at", validate=validate.OneOf(_sorts(CRAWL_SORTS)))
 

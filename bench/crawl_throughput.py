@@ -6,7 +6,10 @@ Runs, side by side on one demo shop served in this process:
 - plain Scrapy: the same ``ecommerce`` spider and pipelines with Scrapy's in-memory
   scheduler and duplicate filter (the baseline);
 - Sluice, 1 worker: the scrapy-redis scheduler with leases and the Redis Bloom filter;
-- Sluice, N workers: the same crawl shared by N worker processes.
+- Sluice, N workers: the same crawl shared by N worker processes;
+- Sluice through 3 pool replicas: three `sluice worker` processes claiming the N workers of a
+  dispatched crawl, as a scaled-out cluster runs it (with the project's own Scrapy settings,
+  AutoThrottle on, as deployed).
 Every run crawls the whole shop (about 580 pages, 545 products published to Kafka) with
 AutoThrottle off, so the figures compare the crawling machinery, not politeness delays.
 Needs the stack (`sluice stack up`). Prints one row per run and the ratio to the baseline.
@@ -16,10 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from demo.server import BackgroundServer
 from sluice.crawl import registry, runner
@@ -79,6 +86,42 @@ def sluice_crawl(base: str, settings, workers: int) -> tuple[int, float]:
     return status.stats.get("downloader/response_count", 0), seconds
 
 
+def pool_crawl(base: str, settings, replicas: int, workers: int) -> tuple[int, float]:
+    """One crawl dispatched to ``replicas`` pool replicas wanting ``workers`` workers, on a
+    Redis database of its own; (pages, seconds)."""
+    own = replace(settings, redis_url=urlsplit(settings.redis_url)._replace(path="/5").geturl())
+    server = client(own.redis_url, decode=False)
+    server.flushdb()
+    log_dir = settings.stack_dir / "logs" / "bench-pools"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "SLUICE_REDIS_URL": own.redis_url, "SLUICE_METRICS_PORT": "0"}
+    sluice = str(Path(sys.executable).with_name("sluice"))
+    pools = [
+        subprocess.Popen(
+            [sluice, "worker", "--poll", "0.5"], env=env,
+            stdout=(log_dir / f"pool-{n}.log").open("w"), stderr=subprocess.STDOUT,
+        )
+        for n in range(replicas)
+    ]  # fmt: skip
+    try:
+        began = time.monotonic()
+        seeded = runner.seed_crawl(own, "ecommerce", [f"{base}/shop/"])
+        registry.dispatch(server, seeded.crawl_id, workers)
+        while seeded.crawl_id in registry.dispatched(server):
+            time.sleep(0.2)
+        seconds = time.monotonic() - began
+        status = registry.status(server, CrawlKeys(seeded.crawl_id))
+    finally:
+        for pool in pools:
+            pool.terminate()
+        for pool in pools:
+            pool.wait(60)
+        server.flushdb()
+    if status.failure:
+        raise SystemExit(f"the pooled crawl failed: {status.failure}")
+    return status.stats.get("downloader/response_count", 0), seconds
+
+
 def main() -> None:
     """Run every setup ``--rounds`` times and print the medians side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -92,6 +135,9 @@ def main() -> None:
         "plain Scrapy (baseline)": lambda: plain_scrapy(shop.base, settings),
         "Sluice, 1 worker": lambda: sluice_crawl(shop.base, settings, 1),
         f"Sluice, {args.workers} workers": lambda: sluice_crawl(shop.base, settings, args.workers),
+        f"Sluice, 3 pools, {args.workers} workers": lambda: pool_crawl(
+            shop.base, settings, 3, args.workers
+        ),
     }
     results = {}
     for name, run in setups.items():
@@ -108,9 +154,9 @@ def main() -> None:
             json.dumps({k: {"pages_per_s": v, "ratio": v / baseline} for k, v in results.items()})
         )
         return
-    print(f"{'setup':<28} {'pages/s':>9} {'vs plain Scrapy':>16}")
+    print(f"{'setup':<32} {'pages/s':>9} {'vs plain Scrapy':>16}")
     for name, rate in results.items():
-        print(f"{name:<28} {rate:9.1f} {rate / baseline:15.2f}x")
+        print(f"{name:<32} {rate:9.1f} {rate / baseline:15.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,24 @@
-"""Per-worker bookkeeping of leased requests: which leases this worker holds, which are done.
+"""The lease protocol of a worker: one request is leased, fetched, its output made durable,
+and only then acknowledged. Every step, in this order:
 
-The scheduler hands out leased requests; the lease middleware and the spider's errback mark
-them complete; the book acknowledges completed leases in Redis only after every registered
-``before_ack`` hook (the Kafka pipeline's flush) has confirmed that what they produced is
-durable. Acks and renewals that fail (Redis briefly away) are kept and retried.
+1. **lease** — the scheduler pops the request from the crawl's shared queue as a lease
+   (:meth:`sluice.crawl.leases.LeasedQueue.pop`) and :meth:`LeaseBook.hold` s it; the lease id
+   travels in the request's meta (``LEASE_META``), and its errback becomes the spider's
+   ``errback_lease`` (its own errback is kept by name in ``ERRBACK_META``). The scheduler's
+   heartbeat renews every lease the book holds (:meth:`LeaseBook.renew`).
+2. **fetch** — the request is downloaded. A retry or redirect of it goes back to the shared
+   queue, and the new queue entry supersedes the lease (the scheduler completes it).
+3. **complete** — once the callback's whole output has been produced (its follow-up requests
+   queued first, so the crawl never looks empty while work is under way), the lease
+   middleware calls :meth:`LeaseBook.complete`; a request that finally failed is recorded and
+   completed by the errback (:meth:`LeaseBook.fail`).
+4. **durable, then acknowledged** — :meth:`LeaseBook.flush` runs every ``before_ack`` hook
+   (the Kafka pipeline's flush: every item of the completed requests confirmed by Kafka), and
+   only then acknowledges the leases in Redis. A hook that fails leaves them unacknowledged:
+   they lapse and their requests are fetched again, so nothing is lost.
+
+A worker stopped gracefully gives the leases it still holds back at once
+(:meth:`LeaseBook.release_held`); a worker killed stops renewing, and its leases lapse.
 """
 
 from __future__ import annotations
@@ -20,6 +35,14 @@ log = logging.getLogger(__name__)
 
 LEASE_META = "_sluice_lease"
 ERRBACK_META = "_sluice_errback"
+#: meta of one attempt's history, dropped from a failed page kept for a retry: the retry starts
+#: with fresh retry and throttling budgets
+ATTEMPT_META = ("retry_times", "sluice_throttled_since", "download_latency")
+
+
+def book_of(spider) -> LeaseBook | None:
+    """The lease book the scheduler gave the spider (None outside a Sluice crawl)."""
+    return getattr(spider, "lease_book", None)
 
 
 def lease_of(request: Request) -> str | None:
@@ -30,8 +53,11 @@ def lease_of(request: Request) -> str | None:
 class LeaseBook:
     """The leases one worker holds for one crawl."""
 
-    def __init__(self, queue: LeasedQueue) -> None:
+    def __init__(
+        self, queue: LeasedQueue, encode: Callable[[Request], bytes] | None = None
+    ) -> None:
         self.queue = queue
+        self.encode = encode
         self.held: set[str] = set()
         self.completed: list[str] = []
         self.before_ack: list[Callable[[], None]] = []
@@ -46,6 +72,17 @@ class LeaseBook:
         if lease_id and lease_id in self.held:
             self.held.discard(lease_id)
             self.completed.append(lease_id)
+
+    def fail(self, request: Request, reason: str) -> None:
+        """The request finally failed: record it (the crawl becomes partial), then it is done."""
+        if self.encode is not None:
+            meta = {k: v for k, v in request.meta.items() if k not in ATTEMPT_META}
+            try:
+                data = self.encode(request.replace(meta=meta))
+                self.queue.record_failure(request.url, reason, data)
+            except redis.RedisError as exc:
+                log.error("could not record the failure of %s (%s): %s", request.url, reason, exc)
+        self.complete(request)
 
     @property
     def outstanding(self) -> int:

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 
 import redis
 from scrapy import Request, Spider, signals
@@ -37,6 +38,8 @@ from spiders.leasing import ERRBACK_META, LEASE_META, LeaseBook
 log = logging.getLogger(__name__)
 
 ACK_INTERVAL = 0.5
+#: meta of a request leased by offer_work and handed to the engine (see there)
+OFFERED_META = "_sluice_offered"
 #: meta set by middlewares at download time that is neither JSON nor worth queueing
 RUNTIME_META = ("playwright", "playwright_page_methods", "playwright_page", "download_slot")
 
@@ -52,6 +55,8 @@ class LeasedScheduler(Scheduler):
         self.bloom_params = bloom
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.unsent: list[Request] = []
+        #: leased requests handed to the engine by offer_work, on their way to next_request
+        self.offered: deque[Request] = deque()
         self.poll_interval = 0.5
         self._loops: list[task.LoopingCall] = []
 
@@ -109,20 +114,16 @@ class LeasedScheduler(Scheduler):
             self.crawler.request_fingerprinter,
             self.stats,
         )
-        self.book = LeaseBook(self.queue)
+        self.book = LeaseBook(self.queue, self.encode)
         spider.lease_book = self.book
         state = self.queue.state()
         if state.queued or state.in_flight:
             log.info(
                 "joining crawl %s: %d queued, %d in flight", crawl_id, state.queued, state.in_flight
             )
-        # Scrapy's engine looks for new work (and for the end of the crawl) every 5 s when it
-        # is idle; with a shared queue new work appears any moment, so look more often.
-        engine = self.crawler.engine
-        if engine is not None and hasattr(engine, "_SLOT_HEARTBEAT_INTERVAL"):
-            engine._SLOT_HEARTBEAT_INTERVAL = self.poll_interval
         self.heartbeat()
         self._start_loop(self.tick, ACK_INTERVAL)
+        self._start_loop(self.offer_work, self.poll_interval)
         self._start_loop(self.heartbeat, max(1.0, self.lease_ttl / 3))
 
     def _start_loop(self, function, interval: float) -> None:
@@ -152,6 +153,10 @@ class LeasedScheduler(Scheduler):
     # -- queueing ------------------------------------------------------------------------------
     def enqueue_request(self, request: Request) -> bool:
         """Filter duplicates and queue the request in Redis (in memory while Redis is away)."""
+        if request.meta.pop(OFFERED_META, False):
+            # Already leased by :meth:`offer_work`: handed straight back to the engine.
+            self.offered.append(request)
+            return True
         try:
             return self._enqueue(request)
         except redis.RedisError as exc:
@@ -199,6 +204,8 @@ class LeasedScheduler(Scheduler):
 
     def next_request(self) -> Request | None:
         """Lease the next request of the crawl (None when the queue is empty or Redis away)."""
+        if self.offered:
+            return self.offered.popleft()
         try:
             self.flush_unsent()
             lease, requeued = self.queue.pop()
@@ -240,6 +247,22 @@ class LeasedScheduler(Scheduler):
         return self.queue.state().queued
 
     # -- periodic work -------------------------------------------------------------------------
+    def offer_work(self) -> None:
+        """Hand the engine a leased request when it has room and is waiting for work.
+
+        Scrapy's engine asks the scheduler for requests when a download ends, else only every
+        5 s; with a shared queue new work appears any moment (another worker queued links, a
+        site's turn came). Giving the engine a request through its public ``crawl`` makes it
+        start sending again at once.
+        """
+        engine = self.crawler.engine
+        if self.offered or engine is None or engine.spider is None or engine.needs_backout():
+            return
+        request = self.next_request()
+        if request is not None:
+            request.meta[OFFERED_META] = True
+            engine.crawl(request)
+
     def tick(self) -> None:
         """Acknowledge completed leases whose output is durable."""
         try:

@@ -43,6 +43,15 @@ def crawl_params(spec: CrawlSpec) -> dict[str, Param]:
             title="Expected pages",
             description="Distinct pages the crawl may make: sizes its duplicate filter in Redis.",
         ),
+        "max_failed_share": Param(
+            0.05,
+            type="number",
+            minimum=0,
+            maximum=1,
+            title="Max failed share",
+            description="The quality task fails when more of the crawl's pages than this share "
+            "failed after their retries (0.05: 5%).",
+        ),
         "workers": Param(
             spec.workers,
             type="integer",
@@ -103,6 +112,7 @@ def build_crawl_dag(spec: CrawlSpec) -> DAG:
         quality = DataQualityOperator(
             task_id="quality",
             crawl_id=f"{{{{ ti.xcom_pull(task_ids='{REGISTER_TASK}')['crawl_id'] }}}}",
+            max_failed_share="{{ params.max_failed_share }}",
         )
         finalize = FinalizeCrawlRunOperator(
             task_id="finalize", outlets=[Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri)]

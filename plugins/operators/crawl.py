@@ -175,7 +175,9 @@ class FinalizeCrawlRunOperator(BaseOperator):
 
     Runs once every step before it has ended (trigger rule ``all_done``): a crawl that never
     went idle, was not stored in time or failed its quality checks is recorded as failed, and
-    this task fails too, so the run's Asset is only updated by a good run.
+    this task fails too, so the run's Asset is only updated by a good run. A crawl with pages
+    that failed after their retries (fewer than the quality task tolerates) is recorded as
+    partial.
     """
 
     def __init__(self, *, quality_task: str = "quality", **kwargs: Any) -> None:
@@ -207,6 +209,7 @@ class FinalizeCrawlRunOperator(BaseOperator):
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from sluice.crawl import registry, runs
         from sluice.crawl.keys import CrawlKeys
+        from sluice.crawl.leases import LeasedQueue
 
         ti = context["ti"]
         plan = ti.xcom_pull(task_ids=REGISTER_TASK)
@@ -220,8 +223,10 @@ class FinalizeCrawlRunOperator(BaseOperator):
         left = registry.purge_queue(server, keys) if plan["max_pages"] or problems else 0
         registry.conclude(server, plan["crawl_id"], retain_seconds=hook.settings().crawl_key_ttl)
         stats = {**status.stats, "queue/purged": left}
+        failed_pages = len(LeasedQueue(server, keys).failures())
+        outcome = "failed" if problems else ("partial" if failed_pages else "finished")
         with hook.postgres() as conn:
-            row = runs.finalize(conn, plan["crawl_id"], "failed" if problems else "finished", stats)
+            row = runs.finalize(conn, plan["crawl_id"], outcome, stats)
         self.log.info(
             "crawl run %s %s: %s pages, %s items received, %s stored, %s rejected",
             row["crawl_id"],

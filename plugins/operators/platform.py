@@ -22,7 +22,7 @@ class DataQualityOperator(BaseOperator):
     spider's previous run; otherwise ``spiders``/``sources`` scope them (default: everything).
     """
 
-    template_fields = ("crawl_id",)
+    template_fields = ("crawl_id", "max_failed_share")
 
     def __init__(
         self,
@@ -30,18 +30,38 @@ class DataQualityOperator(BaseOperator):
         crawl_id: str | None = None,
         spiders: list[str] | None = None,
         sources: list[str] | None = None,
+        max_failed_share: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.crawl_id = crawl_id
         self.spiders = spiders
         self.sources = sources
+        self.max_failed_share = max_failed_share
+
+    def failed_pages(self, hook: SluiceHook):
+        """The crawl's failed-pages check (None unless a crawl and a share are given)."""
+        if not self.crawl_id or self.max_failed_share in (None, "", "None"):
+            return None
+        from sluice.crawl import registry
+        from sluice.crawl.keys import CrawlKeys
+        from sluice.crawl.leases import LeasedQueue
+        from sluice.quality.rules import failed_pages_share
+
+        server = hook.redis()
+        keys = CrawlKeys(self.crawl_id)
+        failures = LeasedQueue(server, keys).failures()
+        pages = registry.status(server, keys).stats.get("downloader/response_count", 0)
+        return failed_pages_share(
+            self.crawl_id, len(failures), pages, float(self.max_failed_share), sorted(failures)
+        )
 
     def execute(self, context: dict[str, Any]) -> dict[str, int]:
         from sluice.quality import QualityError, raise_for_failures, record, run_checks, summary
 
         run_id = self.crawl_id or f"{context['dag'].dag_id}:{context['run_id']}"
-        with SluiceHook().postgres() as conn:
+        hook = SluiceHook()
+        with hook.postgres() as conn:
             conn.autocommit = True
             results = run_checks(
                 conn,
@@ -50,6 +70,9 @@ class DataQualityOperator(BaseOperator):
                 spiders=self.spiders,
                 sources=self.sources,
             )
+            pages_check = self.failed_pages(hook)
+            if pages_check is not None:
+                results.append(pages_check)
             record(conn, run_id, results)
         failed = [r for r in results if not r.passed]
         self.log.info("data quality of %s:\n%s", run_id, summary(results))

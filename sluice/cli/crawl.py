@@ -14,9 +14,13 @@ import redis
 
 from sluice.crawl import registry, runner, runs
 from sluice.crawl.keys import CrawlKeys
+from sluice.crawl.leases import LeasedQueue
 from sluice.settings import Settings
 from sluice.storage.postgres import connect
 from sluice.storage.redis import client
+
+#: a crawl's outcome as its crawl_runs status
+RUN_STATUS = {"done": "finished", "partial": "partial", "failed": "failed"}
 
 
 def record_run(settings: Settings, step: str, write) -> None:
@@ -45,10 +49,8 @@ def progress_line(status: registry.CrawlStatus, elapsed: float) -> str:
 
 def print_summary(report: dict) -> None:
     """The human summary."""
-    click.echo(
-        f"crawl {report['crawl_id']} ({report['spider']}): "
-        + ("done" if report["ok"] else "FAILED")
-    )
+    outcome = {"done": "done", "partial": "PARTIAL", "failed": "FAILED"}[report["status"]]
+    click.echo(f"crawl {report['crawl_id']} ({report['spider']}): {outcome}")
     click.echo(f"  pages      {report['pages']}")
     click.echo(f"  items      {report['items']} valid, {report['published']} published to Kafka")
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
@@ -59,6 +61,11 @@ def print_summary(report: dict) -> None:
         f"  duplicates {report['duplicates_filtered']} filtered; retries {report['retries']}"
     )
     click.echo(f"  duration   {report['duration_s']}s")
+    for reason, urls in report["failed_pages"].items():
+        shown = ", ".join(urls[:5]) + (f" and {len(urls) - 5} more" if len(urls) > 5 else "")
+        click.echo(f"  failed     {reason} {len(urls)}: {shown}")
+    if report["failed_pages"]:
+        click.echo(f"  retry them: sluice crawl retry {report['crawl_id']}")
     processed = report.get("processed")
     if processed and processed.get("ok"):
         click.echo(f"  processed  stored in MongoDB and PostgreSQL {processed['waited_s']}s later")
@@ -167,16 +174,61 @@ def run_crawl(
             {**params, "start_urls": list(start_urls), "workers": workers},
         ),
     )
-    log_dir = settings.stack_dir / "logs" / "crawls" / seeded.crawl_id
     if not as_json:
-        click.echo(
-            f"crawl {seeded.crawl_id}: {seeded.queued} start requests, {workers} workers, "
-            f"logs in {log_dir}",
-            err=True,
+        click.echo(f"crawl {seeded.crawl_id}: {seeded.queued} start requests", err=True)
+    work_to_the_end(settings, spider, keys, workers, extra, wait_processed, as_json)
+
+
+@crawl.command("retry")
+@click.argument("crawl_id")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--wait-processed", is_flag=True, help="Also wait until the processors stored it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def retry(
+    settings: Settings, crawl_id: str, workers: int, wait_processed: bool, as_json: bool
+) -> None:
+    """Queue the pages of CRAWL_ID that failed again and crawl just them (and what they link to
+    that the crawl has not seen) to the end."""
+    server = client(settings.redis_url, decode=False, retries=5)
+    try:
+        keys = CrawlKeys(crawl_id)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="CRAWL_ID") from exc
+    status = registry.status(server, keys)
+    if not status.spider:
+        raise click.ClickException(
+            f"crawl {crawl_id} has no record in Redis (never run here, or its keys expired "
+            "after SLUICE_CRAWL_KEY_TTL)"
         )
+    queued = registry.reopen(server, crawl_id)
+    if not queued:
+        raise click.ClickException(f"crawl {crawl_id} has no failed pages to retry")
+    if not as_json:
+        click.echo(f"crawl {crawl_id}: {queued} failed pages queued again", err=True)
+    record_run(settings, "reopen", lambda conn: runs.reopen(conn, crawl_id))
+    work_to_the_end(settings, status.spider, keys, workers, {}, wait_processed, as_json)
+
+
+def work_to_the_end(
+    settings: Settings,
+    spider: str,
+    keys: CrawlKeys,
+    workers: int,
+    extra: dict[str, str],
+    wait_processed: bool,
+    as_json: bool,
+) -> None:
+    """Run ``workers`` worker processes on the crawl until it is over, record and print its
+    summary, and exit with its outcome (0 done, PARTIAL_EXIT partial, 1 failed)."""
+    crawl_id = keys.crawl_id
+    log_dir = settings.stack_dir / "logs" / "crawls" / crawl_id
+    if not as_json:
+        click.echo(f"crawl {crawl_id}: {workers} workers, logs in {log_dir}", err=True)
     began = time.monotonic()
+    stamp = int(time.time())
     procs = [
-        runner.start_worker(settings, spider, seeded.crawl_id, log_dir / f"worker-{i}.log", extra)
+        runner.start_worker(settings, spider, crawl_id, log_dir / f"worker-{stamp}-{i}.log", extra)
         for i in range(workers)
     ]
     interrupted = False
@@ -206,28 +258,29 @@ def run_crawl(
     if live:
         click.echo("", err=True)
     report = runner.summary(
-        registry.status(server, keys), time.monotonic() - began, [p.returncode for p in procs]
+        registry.status(server, keys),
+        time.monotonic() - began,
+        [p.returncode for p in procs],
+        LeasedQueue(server, keys).failures(),
     )
     if interrupted:
-        report["ok"] = False
+        report["ok"], report["status"] = False, "failed"
         report["problems"].insert(0, "interrupted; the crawl can be resumed by starting workers")
     if wait_processed and report["ok"]:
         report["processed"] = wait_until_processed(settings, as_json)
         if not report["processed"]["ok"]:
-            report["ok"] = False
+            report["ok"], report["status"] = False, "failed"
             report["problems"].append(report["processed"]["problem"])
     final = registry.status(server, keys).stats
     if not interrupted:
-        registry.retire(server, seeded.crawl_id, settings.crawl_key_ttl)
+        registry.retire(server, crawl_id, settings.crawl_key_ttl)
     record_run(
         settings,
         "finalize",
-        lambda conn: runs.finalize(
-            conn, seeded.crawl_id, "finished" if report["ok"] else "failed", final
-        ),
+        lambda conn: runs.finalize(conn, crawl_id, RUN_STATUS[report["status"]], final),
     )
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
         print_summary(report)
-    sys.exit(0 if report["ok"] else 1)
+    sys.exit({"done": 0, "partial": runner.PARTIAL_EXIT, "failed": 1}[report["status"]])

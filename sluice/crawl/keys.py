@@ -68,6 +68,12 @@ class CrawlKeys:
         return f"{self.prefix}:leased_pages"
 
     @property
+    def failed(self) -> str:
+        """HASH url -> JSON {reason, request}: pages that finally failed (the crawl is partial);
+        `sluice crawl retry` queues them again."""
+        return f"{self.prefix}:failed"
+
+    @property
     def claims(self) -> str:
         """HASH worker slot -> the pool replica running it (:mod:`sluice.crawl.claims`)."""
         return f"{self.prefix}:claims"
@@ -107,6 +113,7 @@ class CrawlKeys:
             self.sequence,
             self.leased_pages,
             self.claims,
+            self.failed,
             self.bloom,
             self.seen,
             self.meta,

@@ -17,6 +17,7 @@ is being worked on anywhere.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -320,6 +321,28 @@ class LeasedQueue:
         queued, in_flight, leased = pipe.execute()
         spent = bool(self.page_budget) and int(leased or 0) >= self.page_budget
         return QueueState(queued=int(queued or 0), in_flight=int(in_flight), budget_spent=spent)
+
+    def record_failure(self, url: str, reason: str, data: bytes) -> None:
+        """A page finally failed (after its retries): keep it, with why, for the crawl's report
+        and for `sluice crawl retry`."""
+        entry = {"reason": reason, "request": data.decode()}
+        self.server.hset(self.keys.failed, url, json.dumps(entry))
+
+    def failures(self) -> dict[str, dict[str, str]]:
+        """url -> {reason, request} of every page that finally failed."""
+        found = self.server.hgetall(self.keys.failed)
+        return {
+            (k.decode() if isinstance(k, bytes) else k): json.loads(v) for k, v in found.items()
+        }
+
+    def requeue_failures(self) -> int:
+        """Queue every failed page again (and forget the failures); how many were queued."""
+        failed = self.failures()
+        items = [(entry["request"].encode(), host_of(url), 0) for url, entry in failed.items()]
+        self.push_many(items)
+        if failed:
+            self.server.hdel(self.keys.failed, *failed)
+        return len(items)
 
     def purge(self) -> int:
         """Drop every queued request (leases stay); how many there were."""

@@ -247,6 +247,21 @@ def conclude(
     return bool(concluded)
 
 
+def reopen(server: redis.Redis, crawl_id: str) -> int:
+    """Queue the crawl's failed pages again and make the crawl live again (no end recorded, no
+    expiry on its keys); how many pages were queued."""
+    keys = CrawlKeys(crawl_id)
+    queue = LeasedQueue(server, keys)
+    queued = queue.requeue_failures()
+    if queued:
+        pipe = server.pipeline(transaction=False)
+        pipe.hdel(keys.meta, "finished_at", "failed_reason")
+        for key in [*keys.all(), *queue.queue_keys()]:
+            pipe.persist(key)
+        pipe.execute()
+    return queued
+
+
 def purge_queue(server: redis.Redis, keys: CrawlKeys) -> int:
     """Drop what is still queued (a crawl stopped at its page limit); returns how many."""
     return LeasedQueue(server, keys).purge()

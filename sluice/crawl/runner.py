@@ -154,8 +154,27 @@ def stop_with_parent() -> Callable[[], None] | None:
     return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def summary(status: registry.CrawlStatus, duration: float, exit_codes: list[int]) -> dict[str, Any]:
-    """The end-of-crawl report: pages, items, drops by reason, errors, duration, outcome."""
+#: `sluice crawl`'s exit status for a crawl that ended with pages that failed (and nothing lost)
+PARTIAL_EXIT = 3
+
+
+def failed_pages(failures: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+    """Failed page URLs by reason, sorted."""
+    by_reason: dict[str, list[str]] = {}
+    for url, entry in sorted(failures.items()):
+        by_reason.setdefault(entry["reason"], []).append(url)
+    return by_reason
+
+
+def summary(
+    status: registry.CrawlStatus,
+    duration: float,
+    exit_codes: list[int],
+    failures: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The end-of-crawl report: pages, items, drops by reason, errors, failed pages by reason,
+    duration, and the outcome: ``done``, ``partial`` (pages failed, nothing else went wrong)
+    or ``failed``."""
     stats = status.stats
     dropped = {
         name.split("/", 2)[2]: value
@@ -182,11 +201,15 @@ def summary(status: registry.CrawlStatus, duration: float, exit_codes: list[int]
         problems.append(f"no page could be fetched ({', '.join(sorted(errors))})")
     if not status.done:
         problems.append(f"{status.queued} requests still queued, {status.in_flight} in flight")
+    failed = failed_pages(failures or {})
+    outcome = "failed" if problems else ("partial" if failed else "done")
     return {
         "crawl_id": status.crawl_id,
         "spider": status.spider,
         "ok": not problems,
+        "status": outcome,
         "problems": problems,
+        "failed_pages": failed,
         "pages": stats.get("downloader/response_count", 0),
         "items": stats.get("item_valid/" + status.spider, 0),
         "published": stats.get("kafka/delivered", 0),

@@ -22,7 +22,8 @@ NEWEST_ENDED = """
 SELECT DISTINCT ON (spider) spider, extract(epoch FROM finished_at), items_stored,
        status = 'failed'
 FROM crawl_runs
-WHERE finished_at IS NOT NULL AND spider IS NOT NULL AND status IN ('finished', 'failed')
+WHERE finished_at IS NOT NULL AND spider IS NOT NULL
+  AND status IN ('finished', 'partial', 'failed')
 ORDER BY spider, finished_at DESC
 """
 
@@ -37,6 +38,11 @@ ON CONFLICT (crawl_id) DO UPDATE SET
     finished_at = NULL,
     started_at = LEAST(crawl_runs.started_at, EXCLUDED.started_at),
     updated_at = now()
+"""
+
+REOPEN = """
+UPDATE crawl_runs SET status = 'running', finished_at = NULL, updated_at = now()
+WHERE crawl_id = %(crawl_id)s
 """
 
 FINALIZE = """
@@ -86,3 +92,8 @@ def finalize(
         raise LookupError(f"crawl run {crawl_id} was never registered")
     names = [c.name for c in cur.description]
     return dict(zip(names, row, strict=True))
+
+
+def reopen(conn: psycopg.Connection, crawl_id: str) -> None:
+    """A run's failed pages are crawled again: it is running until finalized again."""
+    conn.execute(REOPEN, {"crawl_id": crawl_id})

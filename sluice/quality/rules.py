@@ -323,3 +323,29 @@ def spider_freshness(
         {"newest_finished_at": finished_at},
         message,
     )
+
+
+def failed_pages_share(
+    crawl_id: str, failed: int, pages: int, max_share: float, examples: Sequence[str] = ()
+) -> CheckResult:
+    """Judge the share of a crawl's pages that finally failed (after their retries).
+
+    The share is of every page the crawl tried: fetched ones and failed ones.
+    """
+    tried = pages + failed
+    share = failed / tried if tried else 0.0
+    passed = share <= max_share
+    message = (
+        f"{failed} of {tried} pages failed ({_pct(share)}, at most {_pct(max_share)} allowed)"
+        + ("" if passed else _examples(list(examples)[:3]))
+        + ("" if passed else f"; `sluice crawl retry {crawl_id}` crawls them again")
+    )
+    return CheckResult(
+        "failed_pages",
+        scope_of(crawl_id=crawl_id),
+        passed,
+        share,
+        max_share,
+        {"failed": failed, "pages": pages, "examples": list(examples)[:10]},
+        message,
+    )

@@ -12,29 +12,36 @@ from decimal import Decimal, InvalidOperation
 
 from sluice.schemas.currencies import ISO_4217
 
-AVAILABILITY = ("in_stock", "out_of_stock", "preorder", "unknown")
+#: one value per schema.org ItemAvailability, each keeping its own meaning, and "unknown"
+AVAILABILITY = (
+    "in_stock",
+    "out_of_stock",
+    "preorder",
+    "presale",
+    "backorder",
+    "sold_out",
+    "discontinued",
+    "limited_availability",
+    "in_store_only",
+    "online_only",
+    "unknown",
+)
 
+#: an ItemAvailability name (or the same words in free text), lower case without separators
 _AVAILABILITY_WORDS = {
-    "instock": "in_stock",
-    "instoreonly": "in_stock",
-    "onlineonly": "in_stock",
-    "limitedavailability": "in_stock",
-    "outofstock": "out_of_stock",
-    "soldout": "out_of_stock",
-    "discontinued": "out_of_stock",
-    "preorder": "preorder",
-    "presale": "preorder",
-    "backorder": "preorder",
+    value.replace("_", ""): value for value in AVAILABILITY if value != "unknown"
 }
 
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW"}
 
 
 def availability(value: object) -> str:
-    """Map a schema.org ItemAvailability (URL or word) or free text to the contract's values."""
+    """Map a schema.org ItemAvailability (``https://schema.org/InStock``, ``http://...``,
+    ``schema:InStock``, ``InStock``) or the same words as text ("In stock", "Pre-order") to
+    the contract's value; anything else is "unknown"."""
     if value is None:
         return "unknown"
-    text = str(value).strip().rsplit("/", 1)[-1]
+    text = re.split(r"[/:]", str(value).strip())[-1]
     key = re.sub(r"[^a-z]", "", text.lower())
     return _AVAILABILITY_WORDS.get(key, "unknown")
 

@@ -13,7 +13,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
-from spiders.leasing import ERRBACK_META, LEASE_META
+from spiders.leasing import ERRBACK_META, LEASE_META, book_of
 
 
 class LeaseMiddleware:
@@ -28,7 +28,7 @@ class LeaseMiddleware:
         return cls(crawler)
 
     def _book(self):
-        return getattr(self.crawler.spider, "lease_book", None)
+        return book_of(self.crawler.spider)
 
     @staticmethod
     def _detach(request: Request, response: Response) -> Request:

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
-from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import deferLater
 
 from sluice.crawl.leases import host_of, now_ms
@@ -33,7 +33,8 @@ from sluice.storage.redis import client
 
 log = logging.getLogger(__name__)
 
-#: meta: when (epoch s) the request was first answered with a throttling status
+#: meta: when (epoch s) the request was first answered with a throttling status (a failed page
+#: kept for `sluice crawl retry` drops it: spiders.leasing.ATTEMPT_META)
 THROTTLED_SINCE = "sluice_throttled_since"
 THROTTLE_STATUSES = (429, 503)
 
@@ -84,9 +85,12 @@ class PolitenessMiddleware:
             log.warning(message, *args)
 
     # -- Scrapy's hooks ------------------------------------------------------------------------
-    async def process_request(self, request: Request) -> None:
+    @inlineCallbacks
+    def process_request(self, request: Request):
         """Reserve the site's next send time and wait for it; again if the site was paused
-        (a 429 seen by any worker) while this request waited."""
+        (a 429 seen by any worker) while this request waited. (Twisted's Deferreds, not an
+        ``async def``: Scrapy cancels waits in flight when a spider closes, and that is clean
+        only for Deferreds.)"""
         host = host_of(request.url)
         interval = self.interval_for(request)
         while True:
@@ -94,9 +98,9 @@ class PolitenessMiddleware:
             wait = (reserved - now_ms()) / 1000
             if wait > 0:
                 self.crawler.stats.inc_value("politeness/waits")
-                await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
+                yield deferLater(reactor, wait, lambda: None)
             if self.politeness.paused_until(host) <= now_ms():
-                return
+                return None
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         """Learn robots.txt's Crawl-delay; pause the site and requeue on a throttling answer."""

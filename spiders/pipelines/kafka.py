@@ -28,6 +28,7 @@ from sluice.schemas.envelope import (
     natural_key,
 )
 from spiders.items import CrawledItem
+from spiders.leasing import book_of
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,6 @@ CLOSE_REASON = "kafka_delivery_failed"
 
 class KafkaDeliveryError(RuntimeError):
     """Kafka did not confirm some messages; the message says how many and why."""
-
-
-def closing(engine) -> bool:
-    """True once the engine has begun closing the spider (for whatever reason)."""
-    slot = getattr(engine, "_slot", None)
-    return slot is None or slot.closing is not None
 
 
 class KafkaPipeline:
@@ -69,7 +64,7 @@ class KafkaPipeline:
         self.producer = make_producer(
             self.bootstrap, **{"client.id": f"sluice-{self.crawler.spider.name}"}
         )
-        book = getattr(self.crawler.spider, "lease_book", None)
+        book = book_of(self.crawler.spider)
         if book is not None:
             book.before_ack.append(self.flush)
 
@@ -137,16 +132,15 @@ class KafkaPipeline:
 
     def _fail(self) -> None:
         engine = self.crawler.engine
-        # Every later flush fails too: ask for the close once. A second close_spider_async
-        # while the first is still closing makes Scrapy's engine fail its own shutdown, and
-        # the worker process then never exits.
+        # Every later flush fails too: ask for the close once.
         if engine is not None and engine.spider is not None and not self._close_requested:
             self._close_requested = True
             reactor.callLater(0, self._close, engine)
 
     @staticmethod
     def _close(engine) -> None:
-        if engine.spider is None or closing(engine):
+        # A close asked for while Scrapy already closes the spider waits for that close.
+        if engine.spider is None:
             return
         ensureDeferred(engine.close_spider_async(reason=CLOSE_REASON))
 

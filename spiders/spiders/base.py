@@ -8,14 +8,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, DownloadTimeoutError, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as net
 from twisted.python.failure import Failure
 
 from sluice.crawl import registry
 from sluice.crawl.keys import CrawlKeys
 from sluice.storage.redis import client
-from spiders.leasing import ERRBACK_META
+from spiders.leasing import ERRBACK_META, book_of
 from spiders.sites import BUNDLED, SiteRegistry
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,22 @@ def split_urls(value: str | list[str] | None) -> list[str]:
     if isinstance(value, str):
         value = value.replace(",", " ").split()
     return [url for url in value if url]
+
+
+def failure_reason(failure: Failure, retried_statuses: list[int]) -> str | None:
+    """Why a page finally failed (``http_503``, ``timeout``, ``dns``, an exception's name), or
+    None when it did not fail to be fetched: refused on purpose (robots.txt, a filter), or
+    answered with a status no retry could change (404, 410, 403...)."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"http_{status}" if int(status) in {int(s) for s in retried_statuses} else None
+    if failure.check(IgnoreRequest):
+        return None
+    if failure.check(TimeoutError, net.TimeoutError, net.TCPTimedOutError, DownloadTimeoutError):
+        return "timeout"
+    if failure.check(net.DNSLookupError, CannotResolveHostError):
+        return "dns"
+    return failure.type.__name__
 
 
 class SluiceSpider(scrapy.Spider):
@@ -77,12 +94,18 @@ class SluiceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse)
 
     def errback_lease(self, failure: Failure) -> Any:
-        """Every leased request's errback: count the failure, release the lease, delegate."""
+        """Every leased request's errback: record a page that finally failed (the crawl is then
+        partial), release the lease, delegate to the request's own errback."""
         request = failure.request
         own = request.meta.get(ERRBACK_META)
-        book = getattr(self, "lease_book", None)
+        book = book_of(self)
         if book is not None:
-            book.complete(request)
+            reason = failure_reason(failure, self.settings.getlist("RETRY_HTTP_CODES"))
+            if reason is None:
+                book.complete(request)
+            else:
+                self.crawler.stats.inc_value(f"failed_pages/{reason}")
+                book.fail(request, reason)
         if own:
             return getattr(self, own)(failure)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):

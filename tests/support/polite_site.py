@@ -1,12 +1,15 @@
 """A small shop with rules, served in a thread: robots.txt with a Crawl-delay and a sitemap, a
 request rate it enforces with 429 + Retry-After, and a log of every request it answered.
 
-By default 15 products (``P-01`` .. ``P-15``): the home page links to the first 12; the last 3
-appear only in its sitemap.
+By default 15 products (``P-01`` .. ``P-15``): the home page and its second page (reached only
+through ``<link rel="next">``) link to the first 12; the last 3 appear only in its sitemap,
+which robots.txt names through a sitemap index pointing at a gzipped sitemap. robots.txt also
+names a "sitemap" that is an HTML page.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -35,6 +38,8 @@ class SiteRules:
     retry_after: str = "2"
     #: answer the request with this 1-based number 429 (with retry_after), whatever the rate
     throttle_request: int = 0
+    #: paths answered 500 every time (until removed)
+    failing: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -90,19 +95,34 @@ class PoliteSite:
         return status, body, {"Content-Type": kind}
 
     def _page(self, path: str) -> tuple[int, bytes, str]:
+        if path in self.rules.failing:
+            return 500, b"broken", "text/plain"
         if path == "/robots.txt":
             lines = ["User-agent: *", "Disallow: /private/"]
             if self.rules.crawl_delay is not None:
                 lines.append(f"Crawl-delay: {self.rules.crawl_delay}")
-            lines.append(f"Sitemap: {self.base}/sitemap.xml")
+            lines.append(f"Sitemap: {self.base}/sitemap_index.xml")
+            lines.append(f"Sitemap: {self.base}/not-a-sitemap.xml")
             return 200, ("\n".join(lines) + "\n").encode(), "text/plain"
-        if path == "/":
-            links = "".join(f'<a href="/p/{n}">product {n}</a>' for n in range(1, self.linked + 1))
-            return 200, f"<html><body>{links}</body></html>".encode(), "text/html"
-        if path == "/sitemap.xml":
+        if path in ("/", "/page/2"):
+            half = (self.linked + 1) // 2
+            shown = range(1, half + 1) if path == "/" else range(half + 1, self.linked + 1)
+            links = "".join(f'<a href="/p/{n}">product {n}</a>' for n in shown)
+            following = '<link rel="next" href="/page/2">' if path == "/" else ""
+            page = f"<html><head>{following}</head><body>{links}</body></html>"
+            return 200, page.encode(), "text/html"
+        if path == "/sitemap_index.xml":
+            xml = (
+                f'<?xml version="1.0"?><sitemapindex xmlns="{SITEMAP_NS}"><sitemap>'
+                f"<loc>{self.base}/sitemap-products.xml.gz</loc></sitemap></sitemapindex>"
+            )
+            return 200, xml.encode(), "application/xml"
+        if path == "/sitemap-products.xml.gz":
             urls = "".join(f"<url><loc>{self.base}/p/{n}</loc></url>" for n in self.numbers())
             xml = f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>'
-            return 200, xml.encode(), "application/xml"
+            return 200, gzip.compress(xml.encode()), "application/gzip"
+        if path == "/not-a-sitemap.xml":
+            return 200, b"<html><body>Sitemap? No.</body></html>", "text/html"
         if path.startswith("/p/") and path[3:].isdigit() and int(path[3:]) in self.numbers():
             return 200, self.product_page(int(path[3:])).encode(), "text/html"
         return 404, b"not here", "text/plain"

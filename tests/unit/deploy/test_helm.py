@@ -26,13 +26,17 @@ import yaml
 from processors.app import GROUPS, TOPICS, consumer_group
 from sluice.crawl.registry import DISPATCH
 from sluice.kafka.topics import TOPICS as TOPIC_SPECS
+from tests.support.helm import (
+    CHART,
+    KUBERNETES_VERSION,
+    chart_copy,
+    documents,
+    named,
+    of_kind,
+    template_args,
+)
 
-CHART = Path("helm/sluice")
 ENVIRONMENTS = ["dev", "staging", "production"]
-RELEASE = "sluice"
-NAMESPACE = "sluice"
-# The Kubernetes the manifests are validated against (and `helm template --kube-version`).
-KUBERNETES_VERSION = "1.32.0"
 # Kinds of operators the chart targets; the Kubernetes schemas do not know them, so their
 # required fields are checked here instead.
 CUSTOM_KINDS = {"ScaledObject", "ServiceMonitor", "PrometheusRule"}
@@ -68,41 +72,8 @@ DASHBOARD_FILES = sorted(MONITORING.glob("dashboards/*.json"))
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def chart_copy(source: Path, root: Path, monitoring: Path) -> Path:
-    """``root/helm/sluice``: the chart without its dependencies, ``monitoring`` linked beside it.
-
-    The chart's own relative link (``monitoring -> ../../monitoring``) is kept as a link, so
-    it resolves to ``root/monitoring``, itself a link to ``monitoring``.
-    """
-    chart = root / "helm" / "sluice"
-    shutil.copytree(source, chart, symlinks=True)
-    (root / "monitoring").symlink_to(monitoring.resolve(), target_is_directory=True)
-    chart_yaml = chart / "Chart.yaml"
-    meta = yaml.safe_load(chart_yaml.read_text(encoding="utf-8"))
-    meta.pop("dependencies", None)
-    chart_yaml.write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
-    return chart
-
-
 def helm_template(tool, chart: Path, *args: str):
-    return tool(
-        "helm", "template", RELEASE, str(chart), "--namespace", NAMESPACE,
-        "--kube-version", KUBERNETES_VERSION, *args,
-    )  # fmt: skip
-
-
-def documents(text: str) -> list[dict]:
-    return [doc for doc in yaml.safe_load_all(text) if doc]
-
-
-def of_kind(manifests: list[dict], kind: str) -> list[dict]:
-    return [m for m in manifests if m["kind"] == kind]
-
-
-def named(manifests: list[dict], kind: str, name: str) -> dict:
-    found = [m for m in of_kind(manifests, kind) if m["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
-    return found[0]
+    return tool("helm", *template_args(chart, *args))
 
 
 def merged(base: dict, override: dict) -> dict:

@@ -205,3 +205,12 @@ def test_arguments_are_checked_before_any_query():
         record(no_connection, "", [])
     assert record(no_connection, "r", []) == 0
     assert CHECK_NAMES[0] == "row_count_vs_previous"
+
+
+@pytest.mark.parametrize(
+    ("failed", "pages", "passed"),
+    [(0, 100, True), (5, 95, True), (6, 94, False), (1, 0, False)],
+)
+def test_failed_pages_fail_the_crawl_above_their_share(failed, pages, passed):
+    result = rules.failed_pages_share("c-1", failed, pages, 0.05, ["http://x.test/a"])
+    assert result.passed is passed

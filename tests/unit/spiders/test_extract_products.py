@@ -75,7 +75,8 @@ def test_jsonld_graph_page_resolves_references():
         # price and currency only in the offer's priceSpecification
         "price": "34.00",
         "currency": "GBP",
-        "availability": "in_stock",
+        # LimitedAvailability keeps its own meaning (it is not folded into in_stock)
+        "availability": "limited_availability",
         # 9.2 of bestRating 10, on the contract's 0-5 scale
         "rating": 4.6,
         "review_count": 37,
@@ -226,7 +227,8 @@ def test_listing_page_gives_every_product():
         "Porcelain Teapot, White",
     ]
     assert [p["price"] for p in products] == ["48.00", "32.50", "27.00"]
-    assert [p["availability"] for p in products] == ["in_stock", "preorder", "out_of_stock"]
+    # BackOrder keeps its own meaning (it is not folded into preorder)
+    assert [p["availability"] for p in products] == ["in_stock", "backorder", "out_of_stock"]
     # Each product keeps its own (resolved) URL; the listing's canonical is no product's URL.
     assert [p["url"] for p in products] == [
         "https://leafandkettle.example/products/cast-iron-teapot",

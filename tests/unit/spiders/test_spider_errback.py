@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
+from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
 from spiders.leasing import ERRBACK_META, LEASE_META
@@ -16,9 +18,14 @@ from spiders.spiders.ecommerce import EcommerceSpider
 class Book:
     def __init__(self) -> None:
         self.completed: list[str] = []
+        self.failed: list[tuple[str, str]] = []
 
     def complete(self, request: Request) -> None:
         self.completed.append(request.meta.pop(LEASE_META))
+
+    def fail(self, request: Request, reason: str) -> None:
+        self.failed.append((request.url, reason))
+        self.complete(request)
 
 
 def spider_with_book() -> tuple[EcommerceSpider, Book]:
@@ -44,6 +51,30 @@ def test_a_download_error_releases_the_lease_and_counts_an_error():
     assert spider.errback_lease(failure_for(ConnectionRefusedError(), request)) is None
     assert book.completed == ["L1"]
     assert spider.crawler.stats.get_value("error/ConnectionRefusedError") == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (ConnectionRefusedError(), "ConnectionRefusedError"),
+        (TimeoutError(), "timeout"),
+        (DNSLookupError(), "dns"),
+        (DownloadTimeoutError(), "timeout"),
+        ("status-503", "http_503"),
+        ("status-429", "http_429"),
+        ("status-404", None),  # gone: answered, and no retry would change it
+        (IgnoreRequest("Forbidden by robots.txt"), None),  # refused on purpose
+    ],
+    ids=str,
+)
+def test_a_page_that_finally_failed_is_recorded_with_its_reason(error, reason):
+    spider, book = spider_with_book()
+    request = Request("http://x.test/p", meta={LEASE_META: "L9"})
+    if isinstance(error, str):
+        status = int(error.split("-")[1])
+        error = HttpError(Response("http://x.test/p", status=status, request=request))
+    spider.errback_lease(failure_for(error, request))
+    assert book.failed == ([("http://x.test/p", reason)] if reason else [])
 
 
 def test_a_robots_refusal_is_counted_as_filtered_not_as_an_error():

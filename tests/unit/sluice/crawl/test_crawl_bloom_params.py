@@ -142,6 +142,7 @@ def test_every_key_starts_with_the_crawl_prefix():
         "sluice:crawl:ecommerce-1:sequence",
         "sluice:crawl:ecommerce-1:leased_pages",
         "sluice:crawl:ecommerce-1:claims",
+        "sluice:crawl:ecommerce-1:failed",
         "sluice:crawl:ecommerce-1:bloom",
         "sluice:crawl:ecommerce-1:seen",
         "sluice:crawl:ecommerce-1:meta",
@@ -209,7 +210,9 @@ def test_a_clean_crawl_is_ok():
         "crawl_id": "ecommerce-1",
         "spider": "ecommerce",
         "ok": True,
+        "status": "done",
         "problems": [],
+        "failed_pages": {},
         "pages": 120,
         "items": 80,
         "published": 80,
@@ -220,6 +223,20 @@ def test_a_clean_crawl_is_ok():
         "requeued_after_lapse": 2,
         "duration_s": 12.35,
     }
+
+
+def test_a_crawl_with_failed_pages_is_partial_and_lists_them_by_reason():
+    failures = {
+        "http://x.test/b": {"reason": "timeout", "request": "{}"},
+        "http://x.test/a": {"reason": "http_503", "request": "{}"},
+        "http://x.test/c": {"reason": "timeout", "request": "{}"},
+    }
+    report = summary(status(FINISHED_STATS), duration=1.0, exit_codes=[0], failures=failures)
+    assert (report["ok"], report["status"], report["failed_pages"]) == (
+        True,
+        "partial",
+        {"http_503": ["http://x.test/a"], "timeout": ["http://x.test/b", "http://x.test/c"]},
+    )
 
 
 def test_an_empty_crawl_is_ok_with_zero_counts():
