@@ -4,8 +4,9 @@ against the native stack, as many replicas as the chart asks for, and a crawl di
 them stores the whole demo shop.
 
 Only what cannot be the same on one machine is changed: the services' addresses (the secret
-and config values) point at the native stack, each process gets its own metrics and API port,
-and the worker replicas use a Redis database of their own so the platform's pool stays out.
+and config values) point at the native stack, each process gets its own metrics and API port
+and its own data folder (a pod's disk), and the worker replicas use a Redis database of their
+own so the platform's pool stays out.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def chart_processes(manifests, settings, migrated, tmp_path) -> Iterator[dict]:
         env = container_env(manifests, container, stack_env)
         for replica in range(spec.get("replicas", 1)):
             env["SLUICE_METRICS_PORT"] = str(free_port())
+            # Each pod has a disk of its own: logs and metrics files must not land in (and a
+            # pool replica must not wipe) the platform's.
+            env["SLUICE_STACK_DIR"] = str(tmp_path / f"{deployment}-{replica}")
             if deployment == "sluice-api":
                 api_url = env["SLUICE_API_URL"] = f"http://127.0.0.1:{free_port()}"
             log = (tmp_path / f"{deployment}-{replica}.log").open("w")

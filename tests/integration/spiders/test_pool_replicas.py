@@ -59,3 +59,18 @@ def test_replicas_run_the_wanted_workers_and_store_the_whole_shop(
     sampler.stopped.set()
     reader.close()
     server.delete(*keys.all())
+
+
+def test_max_pages_is_one_budget_for_the_whole_crawl(replica_settings, demo, tmp_path):
+    server = client(replica_settings.redis_url, decode=False)
+    seeded = runner.seed_crawl(
+        replica_settings, "ecommerce", [f"{demo.base}/shop/"], {"max_pages": 100}
+    )
+    with replicas(replica_settings, tmp_path, REPLICAS):
+        registry.dispatch(server, seeded.crawl_id, WANTED)
+        wait_for(
+            lambda: seeded.crawl_id not in registry.dispatched(server), 400, what="the crawl's end"
+        )
+    pages = registry.status(server, CrawlKeys(seeded.crawl_id)).stats["downloader/response_count"]
+    # Each worker also fetches robots.txt once, outside the budget.
+    assert abs(pages - 100) <= WANTED, pages
