@@ -22,6 +22,7 @@ from collections import deque
 import redis
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
@@ -57,6 +58,7 @@ class LeasedScheduler(Scheduler):
         self.unsent: list[Request] = []
         #: leased requests handed to the engine by offer_work, on their way to next_request
         self.offered: deque[Request] = deque()
+        self.closing = False
         self.poll_interval = 0.5
         self._loops: list[task.LoopingCall] = []
 
@@ -248,7 +250,8 @@ class LeasedScheduler(Scheduler):
 
     # -- periodic work -------------------------------------------------------------------------
     def offer_work(self) -> None:
-        """Hand the engine a leased request when it has room and is waiting for work.
+        """Hand the engine a leased request when it has room and is waiting for work, and close
+        the spider as soon as the whole crawl is over.
 
         Scrapy's engine asks the scheduler for requests when a download ends, else only every
         5 s; with a shared queue new work appears any moment (another worker queued links, a
@@ -256,7 +259,14 @@ class LeasedScheduler(Scheduler):
         start sending again at once.
         """
         engine = self.crawler.engine
-        if self.offered or engine is None or engine.spider is None or engine.needs_backout():
+        if self.closing or engine is None or engine.spider is None:
+            return
+        if engine.spider_is_idle() and self.crawl_over():
+            # The engine would see this only at its next 5 s heartbeat.
+            self.closing = True
+            deferred_from_coro(engine.close_spider_async(reason="finished"))
+            return
+        if self.offered or engine.needs_backout():
             return
         request = self.next_request()
         if request is not None:
@@ -286,12 +296,22 @@ class LeasedScheduler(Scheduler):
         try:
             self.flush_unsent()
             self.book.flush()
-            state = self.queue.state()
         except redis.RedisError as exc:
             log.warning("Redis unavailable while idle (%s); waiting", exc)
             raise DontCloseSpider from exc
-        if self.unsent or self.book.outstanding or not state.over:
+        if not self.crawl_over():
             raise DontCloseSpider
+
+    def crawl_over(self) -> bool:
+        """True, and the end recorded, when the whole crawl is over and this worker holds
+        nothing: nothing queued that may still be leased, nothing in flight anywhere."""
+        try:
+            state = self.queue.state()
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable while idle (%s); waiting", exc)
+            return False
+        if self.unsent or self.book.outstanding or not state.over:
+            return False
         try:
             self.server.hsetnx(self.keys.meta, "finished_at", int(time.time()))
         except redis.RedisError:
@@ -301,3 +321,4 @@ class LeasedScheduler(Scheduler):
             self.keys.crawl_id,
             "its page budget is spent" if state.budget_spent else "the queue is empty",
         )
+        return True

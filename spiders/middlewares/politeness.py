@@ -52,6 +52,8 @@ class PolitenessMiddleware:
         self.user_agent = settings.get("USER_AGENT") or "*"
         #: host -> interval (ms) learnt from its robots.txt in this worker
         self.robots_ms: dict[str, int] = {}
+        #: host -> the interval this worker last recorded in Redis (recorded again on a change)
+        self.recorded: dict[str, int] = {}
         self.warned: set[str] = set()
 
     @classmethod
@@ -76,7 +78,9 @@ class PolitenessMiddleware:
             chosen = self.robots_ms[host]
         else:
             return None
-        self.politeness.set_interval(host, chosen)
+        if self.recorded.get(host) != chosen:
+            self.politeness.set_interval(host, chosen)
+            self.recorded[host] = chosen
         return chosen
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
@@ -96,9 +100,10 @@ class PolitenessMiddleware:
         while True:
             reserved = self.politeness.reserve(host, interval, self.default_ms, now_ms())
             wait = (reserved - now_ms()) / 1000
-            if wait > 0:
-                self.crawler.stats.inc_value("politeness/waits")
-                yield deferLater(reactor, wait, lambda: None)
+            if wait <= 0:
+                return None  # the reservation already counted any pause
+            self.crawler.stats.inc_value("politeness/waits")
+            yield deferLater(reactor, wait, lambda: None)
             if self.politeness.paused_until(host) <= now_ms():
                 return None
 
@@ -125,7 +130,6 @@ class PolitenessMiddleware:
             self._warn_once(f"robots:{host}", "%s: %s; using the default rate", host, problem)
         if delay is not None:
             self.robots_ms[host] = round(delay * 1000)
-            self.politeness.set_interval(host, self.robots_ms[host])
 
     def _throttled(self, request: Request, response: Response, header: str | None):
         host = host_of(request.url)

@@ -15,8 +15,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import reactor
-from twisted.internet.defer import ensureDeferred
 
 from sluice.kafka.producer import make_producer
 from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
@@ -142,7 +142,7 @@ class KafkaPipeline:
         # A close asked for while Scrapy already closes the spider waits for that close.
         if engine.spider is None:
             return
-        ensureDeferred(engine.close_spider_async(reason=CLOSE_REASON))
+        deferred_from_coro(engine.close_spider_async(reason=CLOSE_REASON))
 
     def close_spider(self) -> None:
         """Deliver what is still buffered; a failure is logged and recorded as the crawl's error."""
