@@ -19,16 +19,29 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest
 
 JOBS = {"api", "archiver", "normalizer", "workers", "exporter", "airflow", "postgres", "redis",
         "prometheus"}  # fmt: skip
-SCRAPED = 'sum(sluice_spider_items_scraped_total{spider="ecommerce"})'
-CONSUMED = 'sum(sluice_processor_consumed_total{group="normalizer",topic="sluice.raw.products"})'
-WRITTEN = 'sum(sluice_processor_written_total{group="normalizer"})'
-OK_RESPONSES = 'sum(sluice_spider_requests_total{spider="ecommerce",status="200"})'
+#: samples this recent come from the components running now: Prometheus keeps its data across
+#: restarts, and an instant query would otherwise also return a series' last sample from the
+#: processes of an earlier `sluice up` (for five minutes), a counter far above the new one
+RECENT = "20s"
+
+
+def recent_sum(selector: str) -> str:
+    """The sum of the series' samples from the last RECENT only."""
+    return f"sum(last_over_time({selector}[{RECENT}]))"
+
+
+SCRAPED = recent_sum('sluice_spider_items_scraped_total{spider="ecommerce"}')
+CONSUMED = recent_sum(
+    'sluice_processor_consumed_total{group="normalizer",topic="sluice.raw.products"}'
+)
+WRITTEN = recent_sum('sluice_processor_written_total{group="normalizer"}')
+OK_RESPONSES = recent_sum('sluice_spider_requests_total{spider="ecommerce",status="200"}')
 
 
 @pytest.fixture
 def prometheus(monitoring, settings) -> PrometheusApi:
     client = PrometheusApi(settings)
-    client.wait("count(up == 1)", lambda v: v == len(JOBS), timeout=60)
+    client.wait(f"count(last_over_time(up[{RECENT}]) == 1)", lambda v: v == len(JOBS), timeout=60)
     return client
 
 
