@@ -206,6 +206,11 @@ class QueueState:
         return self.in_flight == 0 and (self.queued == 0 or self.budget_spent)
 
 
+def budget_spent(page_budget: int, leased: int) -> bool:
+    """A crawl with a page budget (0: none) has handed out that many leases."""
+    return bool(page_budget) and leased >= page_budget
+
+
 def priority_base(priority: int) -> int:
     """The score of a request of ``priority`` before its sequence number is added."""
     clamped = max(-PRIORITY_LIMIT, min(PRIORITY_LIMIT, int(priority)))
@@ -319,7 +324,7 @@ class LeasedQueue:
         pipe.zcard(self.keys.leases)
         pipe.get(self.keys.leased_pages)
         queued, in_flight, leased = pipe.execute()
-        spent = bool(self.page_budget) and int(leased or 0) >= self.page_budget
+        spent = budget_spent(self.page_budget, int(leased or 0))
         return QueueState(queued=int(queued or 0), in_flight=int(in_flight), budget_spent=spent)
 
     def record_failure(self, url: str, reason: str, data: bytes) -> None:
@@ -348,10 +353,12 @@ class LeasedQueue:
         """Drop every queued request (leases stay); how many there were."""
         return int(self._purge(keys=self._queue_keys(), args=[now_ms(), self.keys.queue_prefix]))
 
-    def queue_keys(self) -> list[str]:
-        """The per-host queues that exist now (for expiring or deleting the crawl)."""
+    def every_key(self) -> list[str]:
+        """Every key of the crawl that exists now, the per-host queues included (for expiring
+        or deleting the crawl)."""
         hosts = self.server.zrange(self.keys.hosts, 0, -1)
-        return [self.keys.queue_of(h.decode() if isinstance(h, bytes) else h) for h in hosts]
+        queues = [self.keys.queue_of(h.decode() if isinstance(h, bytes) else h) for h in hosts]
+        return [*self.keys.all(), *queues]
 
     def clear(self) -> None:
         """Drop the queue and every lease."""

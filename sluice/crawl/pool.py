@@ -185,8 +185,14 @@ class WorkerPool:
     def _stop_crawl(self, crawl_id: str) -> None:
         workers = self.crawls.pop(crawl_id)
         self._terminate(workers.alive())
+        self._give_back(crawl_id, workers)
+
+    def _give_back(self, crawl_id: str, workers: CrawlWorkers) -> None:
         for slot in workers.processes:
-            self.claims.give_back(crawl_id, slot)
+            try:
+                self.claims.give_back(crawl_id, slot)
+            except redis.RedisError as exc:
+                log.warning("crawl %s: slot %s not given back (%s); it lapses", crawl_id, slot, exc)
 
     @staticmethod
     def _terminate(processes: list[subprocess.Popen], timeout: float = 30.0) -> None:
@@ -204,11 +210,5 @@ class WorkerPool:
         give their slots back so another replica takes them over at once."""
         self._terminate([p for c in self.crawls.values() for p in c.alive()], timeout)
         for crawl_id, workers in self.crawls.items():
-            for slot in workers.processes:
-                try:
-                    self.claims.give_back(crawl_id, slot)
-                except redis.RedisError as exc:
-                    log.warning(
-                        "crawl %s: slot %s not given back (%s); it lapses", crawl_id, slot, exc
-                    )
+            self._give_back(crawl_id, workers)
         self.server.delete(HEARTBEAT)

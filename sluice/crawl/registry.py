@@ -12,7 +12,7 @@ import redis
 from sluice.crawl import codec
 from sluice.crawl.bloom import BloomParams, RedisBloom
 from sluice.crawl.keys import CrawlKeys
-from sluice.crawl.leases import LeasedQueue, host_of, now_ms
+from sluice.crawl.leases import LeasedQueue, QueueState, budget_spent, host_of, now_ms
 
 #: a worker that has not announced itself for this long is presumed gone
 WORKER_STALE_MS = 60_000
@@ -50,12 +50,12 @@ class CrawlStatus:
     @property
     def budget_spent(self) -> bool:
         """The page budget is spent: what is still queued will not be leased."""
-        return bool(self.page_budget) and self.leased_pages >= self.page_budget
+        return budget_spent(self.page_budget, self.leased_pages)
 
     @property
     def over(self) -> bool:
         """Nothing more will be fetched: done, or the page budget spent with nothing in flight."""
-        return self.in_flight == 0 and (self.queued == 0 or self.budget_spent)
+        return QueueState(self.queued, self.in_flight, self.budget_spent).over
 
     @property
     def failure(self) -> str | None:
@@ -212,9 +212,8 @@ return 1
 def retire(server: redis.Redis, crawl_id: str, ttl_seconds: int) -> None:
     """The crawl has ended: give every key of it ``ttl_seconds`` to live (a shorter TTL already
     set stays), so reports can still read it for a while and Redis does not grow."""
-    keys = CrawlKeys(crawl_id)
     pipe = server.pipeline(transaction=False)
-    for key in [*keys.all(), *LeasedQueue(server, keys).queue_keys()]:
+    for key in LeasedQueue(server, CrawlKeys(crawl_id)).every_key():
         # LT: a key without a TTL counts as infinite, so it gets one; a shorter one stays.
         pipe.expire(key, ttl_seconds, lt=True)
     pipe.execute()
@@ -256,7 +255,7 @@ def reopen(server: redis.Redis, crawl_id: str) -> int:
     if queued:
         pipe = server.pipeline(transaction=False)
         pipe.hdel(keys.meta, "finished_at", "failed_reason")
-        for key in [*keys.all(), *queue.queue_keys()]:
+        for key in queue.every_key():
             pipe.persist(key)
         pipe.execute()
     return queued

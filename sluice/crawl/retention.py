@@ -43,7 +43,6 @@ def collect(server: redis.Redis) -> list[str]:
     dropped = []
     for crawl_id in list(crawl_ids(server)):
         if ended(server, crawl_id, dispatched):
-            keys = CrawlKeys(crawl_id)
-            server.delete(*keys.all(), *LeasedQueue(server, keys).queue_keys())
+            server.delete(*LeasedQueue(server, CrawlKeys(crawl_id)).every_key())
             dropped.append(crawl_id)
     return dropped

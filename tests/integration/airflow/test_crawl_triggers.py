@@ -41,5 +41,5 @@ def test_wait_idle_fails_with_the_pools_reason_when_the_crawl_failed(stack, sett
         with pytest.raises(AirflowException) as failed:
             CrawlIdleSensor(task_id="wait_idle").execute_complete({}, event.payload)
     finally:
-        server.delete(*keys.all(), *LeasedQueue(server, keys).queue_keys())
+        server.delete(*LeasedQueue(server, keys).every_key())
     assert (event.payload["state"], REASON in str(failed.value)) == ("failed", True)

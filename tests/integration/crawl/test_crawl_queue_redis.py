@@ -24,7 +24,7 @@ def keys(stack, settings):
     keys = CrawlKeys(f"test-{uuid.uuid4().hex[:10]}")
     yield keys
     server = client(settings.redis_url)
-    server.delete(*keys.all(), *LeasedQueue(server, keys).queue_keys())
+    server.delete(*LeasedQueue(server, keys).every_key())
 
 
 @pytest.fixture
