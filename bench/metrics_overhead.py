@@ -66,7 +66,7 @@ def main() -> None:
                 label = "with metrics" if with_metrics else "without (baseline)"
                 print(f"round {round_number + 1}: normalizer {label}: {rate:,.0f} rows/s")
     finally:
-        admin_client(settings.kafka_bootstrap).delete_topics(topics)
+        admin_client(settings.kafka).delete_topics(topics)
         with postgres.connect(settings.postgres_url, autocommit=True) as conn:
             for source in sources:
                 conn.execute("DELETE FROM products WHERE source = %s", (source,))

@@ -64,7 +64,7 @@ class Sample:
 
 def committed(settings, group: str, topic: str, partitions: int) -> int:
     """Messages consumer group ``group`` has committed on ``topic``."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group})
+    consumer = Consumer({**settings.kafka, "group.id": group})
     try:
         offsets = consumer.committed(
             [TopicPartition(topic, p) for p in range(partitions)], timeout=30
@@ -99,7 +99,7 @@ def main() -> None:
     source = f"bench-{uuid.uuid4().hex[:8]}.localhost"
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     partitions = 6
-    admin = admin_client(settings.kafka_bootstrap)
+    admin = admin_client(settings.kafka)
     backlog_bytes = 0
 
     def counted():

@@ -68,8 +68,8 @@ def iter_envelopes(source: str, count: int) -> Iterator[tuple[bytes, bytes]]:
 
 def fill(settings, topic: str, messages: Iterable[tuple[bytes, bytes]]) -> None:
     """Create ``topic`` and produce every message into it."""
-    ensure_topics(admin_client(settings.kafka_bootstrap), [TopicSpec(topic, partitions=6)])
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 50})
+    ensure_topics(admin_client(settings.kafka), [TopicSpec(topic, partitions=6)])
+    producer = Producer({**settings.kafka, "linger.ms": 50})
     for key, value in messages:
         while True:
             try:
@@ -121,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     source = f"bench-{uuid.uuid4().hex[:8]}.localhost"
-    admin = admin_client(settings.kafka_bootstrap)
+    admin = admin_client(settings.kafka)
     topics = []
     try:
         topic = f"bench.raw.{uuid.uuid4().hex[:8]}"

@@ -75,7 +75,7 @@ def build(
     a topic under a fresh group.
     """
     dead_letters = DeadLetters(
-        make_producer(settings.kafka_bootstrap, **{"client.id": f"sluice-{group}-dlq"})
+        make_producer(settings.kafka, **{"client.id": f"sluice-{group}-dlq"})
     )
     if group == "archiver":
         handler, sink = (
@@ -87,7 +87,7 @@ def build(
     else:
         raise ValueError(f"unknown processor group {group!r}; choose from {', '.join(GROUPS)}")
     return Runtime(
-        bootstrap=settings.kafka_bootstrap,
+        kafka=settings.kafka,
         group=consumer_group_id or consumer_group(group),
         topics=topics or TOPICS,
         handler=handler,

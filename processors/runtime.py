@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from processors.base import Batch, Handler, Origin, Rejection, Sink, SinkUnavailable
 from processors.dlq import DeadLetters
 from processors.metrics import STATISTICS_INTERVAL_MS, GroupMetrics
+from sluice.connections import kafka_client_config
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +43,10 @@ class RunStats:
     rejections_by_reason: dict[str, int] = field(default_factory=dict)
 
 
-def consumer_config(bootstrap: str, group: str, **overrides: object) -> dict[str, object]:
+def consumer_config(kafka: Mapping[str, Any], group: str, **overrides: object) -> dict[str, object]:
     """A consumer that stores offsets only when told to and commits only when told to."""
     return {
-        "bootstrap.servers": bootstrap,
+        **kafka_client_config(kafka),
         "group.id": group,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -68,7 +70,7 @@ class Runtime:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        kafka: Mapping[str, Any],
         group: str,
         topics: list[str],
         handler: Handler,
@@ -80,7 +82,7 @@ class Runtime:
         consumer_overrides: dict[str, object] | None = None,
         metrics: GroupMetrics | None = None,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.group = group
         self.topics = topics
         self.handler = handler
@@ -122,7 +124,7 @@ class Runtime:
         """Consume until stopped, ``max_messages`` consumed, ``timeout`` s passed, or — with
         ``until_idle`` — the group's partitions have no lag and nothing came for that long."""
         stats = RunStats()
-        config = consumer_config(self.bootstrap, self.group, **self.consumer_overrides)
+        config = consumer_config(self.kafka, self.group, **self.consumer_overrides)
         if self.metrics is not None:
             config["statistics.interval.ms"] = STATISTICS_INTERVAL_MS
             config["stats_cb"] = self.metrics.statistics

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from sluice import connections as security
 from sluice.monitoring.ports import STATSD_PORT
 from sluice.private_files import write_private
 from sluice.settings import Settings
@@ -50,27 +51,37 @@ def _parts(url: str) -> dict[str, object]:
 
 
 def connections(settings: Settings) -> dict[str, dict[str, object]]:
-    """The Airflow connections the plugins use, built from the same settings as everything."""
+    """The Airflow connections the plugins use, built from the same settings as everything.
+
+    Each carries its service's TLS options (:mod:`sluice.connections`) in its extra, in the
+    form the provider's hook reads.
+    """
     postgres = _parts(settings.postgres_url)
     mongo = _parts(settings.mongo_url)
     redis = _parts(settings.redis_url)
     redis_db = urlsplit(settings.redis_url).path.lstrip("/") or "0"
+    redis_tls = security.redis_tls(settings)
     return {
         "sluice_postgres": {
             "conn_type": "postgres",
             **postgres,
             "schema": urlsplit(settings.postgres_url).path.lstrip("/"),
+            "extra": security.postgres_tls(settings),
         },
         "sluice_mongo": {
             "conn_type": "mongo",
             **mongo,
             "schema": urlsplit(settings.mongo_url).path.lstrip("/") or "sluice",
-            "extra": {"srv": False},
+            "extra": {"srv": False, **security.mongo_tls(settings)},
         },
-        "sluice_redis": {"conn_type": "redis", **redis, "extra": {"db": int(redis_db)}},
+        "sluice_redis": {
+            "conn_type": "redis",
+            **redis,
+            "extra": {"db": int(redis_db), **({"ssl": True, **redis_tls} if redis_tls else {})},
+        },
         "sluice_kafka": {
             "conn_type": "kafka",
-            "extra": {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "sluice.airflow"},
+            "extra": {**settings.kafka, "group.id": "sluice.airflow"},
         },
     }
 

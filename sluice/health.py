@@ -194,7 +194,7 @@ def raise_for_problems(report: HealthReport) -> None:
 
 
 def consumer_lag(
-    bootstrap: str,
+    kafka: Mapping[str, Any],
     groups: Sequence[str] = PROCESSOR_GROUPS,
     topics: Sequence[str] = RAW_TOPICS,
     timeout: float = 10.0,
@@ -205,8 +205,9 @@ def consumer_lag(
     an unreachable broker costs one timeout instead of one per group.
     """
     groups, topics = _names(groups, "groups"), _names(topics, "topics")
+    bootstrap = kafka["bootstrap.servers"]
     try:
-        existing = admin_client(bootstrap).list_topics(timeout=timeout).topics
+        existing = admin_client(kafka).list_topics(timeout=timeout).topics
     except KafkaException as exc:
         error = f"Kafka at {bootstrap} unreachable: {exc}"
         return [GroupLag(g, None, error) for g in groups]
@@ -217,7 +218,7 @@ def consumer_lag(
     lags = []
     for group in groups:
         try:
-            lags.append(GroupLag(group, group_lag(bootstrap, group, list(topics), timeout)))
+            lags.append(GroupLag(group, group_lag(kafka, group, list(topics), timeout)))
         except KafkaException as exc:
             lags.append(GroupLag(group, None, f"could not read the lag: {exc}"))
     return lags
@@ -338,7 +339,7 @@ def evaluate(
 
 def check_health(
     conn: psycopg.Connection,
-    bootstrap: str | None,
+    kafka: Mapping[str, Any] | None,
     *,
     thresholds: HealthThresholds | None = None,
     spiders: Sequence[str] | None = None,
@@ -350,12 +351,13 @@ def check_health(
 ) -> HealthReport:
     """Measure lag, DLQ rate and freshness, and judge them against ``thresholds``.
 
-    ``bootstrap`` is the Kafka address (``host:port[,host:port]``); None skips the lag.
+    ``kafka`` is the Kafka connection (``Settings.kafka`` or an Airflow extra); None skips
+    the lag.
     ``spiders`` and ``sources`` name what must be fresh (None: every one the database
     knows). ``now`` defaults to the database's clock, which stamps the rows being judged.
     """
     thresholds = thresholds or HealthThresholds()
-    lag = consumer_lag(bootstrap, groups, topics, kafka_timeout) if bootstrap else []
+    lag = consumer_lag(kafka, groups, topics, kafka_timeout) if kafka else []
     now = _now(conn, now)
     dlq = dlq_rate(conn, thresholds.dlq_window, now)
     spider_ages = spider_freshness(conn, spiders, now)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from sluice import connections
+
 ENV_PREFIX = "SLUICE_"
 
 
@@ -56,6 +58,21 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap: str = "127.0.0.1:9092"
     mongo_url: str = "mongodb://127.0.0.1:27017/sluice"
+    # Connection security (sluice/connections.py turns these into each client's options).
+    # One CA file for every service, unless a service names its own; empty: the system's.
+    tls_ca_file: str = ""
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = ""
+    kafka_username: str = ""
+    kafka_password: str = ""
+    kafka_ca_file: str = ""
+    aws_region: str = ""
+    postgres_sslmode: str = ""
+    postgres_ca_file: str = ""
+    redis_ca_file: str = ""
+    mongo_tls: bool = False
+    mongo_ca_file: str = ""
+    mongo_retry_writes: bool = True
     airflow_url: str = "http://127.0.0.1:8080"
     # Airflow's own metadata database (in the stack's PostgreSQL) and its UI/API login.
     airflow_db_url: str = "postgresql://airflow:airflow@127.0.0.1:5432/airflow"
@@ -107,8 +124,9 @@ class Settings:
             "airflow_db_url",
         ):
             _url(name, getattr(self, name), ("postgresql", "postgres"))
-        _url("redis_url", self.redis_url, ("redis",))
+        _url("redis_url", self.redis_url, ("redis", "rediss"))
         _url("mongo_url", self.mongo_url, ("mongodb",))
+        self._secure_urls()
         for name in ("airflow_url", "api_url", "demo_site_url", "prometheus_url"):
             _url(name, getattr(self, name), ("http", "https"))
         for address in self.kafka_bootstrap.split(","):
@@ -142,6 +160,52 @@ class Settings:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={self.log_level!r} is not a log level")
 
+    def _secure_urls(self) -> None:
+        """Check the security options and put each service's TLS options into its URL."""
+        try:
+            connections.check_kafka(self)
+        except connections.ConnectionSettingsError as exc:
+            raise SettingsError(str(exc)) from exc
+        if self.postgres_sslmode not in ("", *connections.POSTGRES_SSLMODES):
+            raise SettingsError(
+                f"{ENV_PREFIX}POSTGRES_SSLMODE={self.postgres_sslmode!r} is not one of "
+                f"{', '.join(connections.POSTGRES_SSLMODES)}"
+            )
+        for name in (
+            "tls_ca_file",
+            "kafka_ca_file",
+            "postgres_ca_file",
+            "redis_ca_file",
+            "mongo_ca_file",
+        ):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}={path!r} is not a file")
+        pg = connections.postgres_tls(self)
+        for name in (
+            "postgres_url",
+            "postgres_writer_url",
+            "postgres_reader_url",
+            "airflow_db_url",
+        ):
+            object.__setattr__(self, name, connections.with_query(getattr(self, name), pg))
+        object.__setattr__(
+            self, "redis_url", connections.with_query(self.redis_url, connections.redis_tls(self))
+        )
+        object.__setattr__(
+            self, "mongo_url", connections.with_query(self.mongo_url, connections.mongo_tls(self))
+        )
+
+    def __repr__(self) -> str:
+        # Settings end up in tracebacks and debug logs: never with their passwords.
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"Settings({connections.redact(shown, connections.secrets_of(self))})"
+
+    @property
+    def kafka(self) -> dict[str, object]:
+        """The Kafka connection: librdkafka properties with addresses, TLS and SASL."""
+        return connections.kafka_config(self)
+
 
 def find_project_dir(start: Path | None = None) -> Path:
     """Return the nearest directory at or above ``start`` holding Sluice's pyproject.toml."""
@@ -163,6 +227,12 @@ def _coerce(field_type: object, name: str, raw: str) -> object:
             ) from exc
     if field_type in (Path, "Path"):
         return Path(raw).expanduser()
+    if field_type in (bool, "bool"):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not true or false")
     return raw
 
 
@@ -189,6 +259,9 @@ def load_settings(
         raw = merged.get(f"{ENV_PREFIX}{field.name.upper()}")
         if raw is not None and raw != "":
             values[field.name] = _coerce(field.type, field.name, raw)
+    # The AWS SDKs' own variable names the region when Sluice's does not.
+    if "aws_region" not in values and merged.get("AWS_REGION"):
+        values["aws_region"] = merged["AWS_REGION"]
     if "cache_dir" not in values and merged.get("XDG_CACHE_HOME"):
         values["cache_dir"] = Path(merged["XDG_CACHE_HOME"]) / "sluice"
     return Settings(**values)  # type: ignore[arg-type]

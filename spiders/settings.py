@@ -81,7 +81,8 @@ ITEM_PIPELINES = {
     "spiders.pipelines.validation.ValidationPipeline": 100,
     "spiders.pipelines.kafka.KafkaPipeline": 900,
 }
-KAFKA_BOOTSTRAP = _sluice.kafka_bootstrap
+# The Kafka connection (addresses, TLS, SASL) as librdkafka properties.
+KAFKA_CONNECTION = _sluice.kafka
 KAFKA_FLUSH_TIMEOUT = 60.0
 
 # -- pages that need JavaScript: scrapy-playwright on Debian's Chromium, per request ------------

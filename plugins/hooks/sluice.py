@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from airflow.sdk import BaseHook
 
+from sluice.connections import kafka_environment
 from sluice.settings import Settings, load_settings
 
 POSTGRES_CONN_ID = "sluice_postgres"
@@ -16,10 +17,26 @@ REDIS_CONN_ID = "sluice_redis"
 KAFKA_CONN_ID = "sluice_kafka"
 
 
+#: Connection extras that are TLS options of the client, carried into the service's URL.
+POSTGRES_TLS_EXTRAS = ("sslmode", "sslrootcert")
+REDIS_TLS_EXTRAS = ("ssl_cert_reqs", "ssl_ca_certs")
+MONGO_TLS_EXTRAS = ("tls", "tlsCAFile", "retryWrites")
+
+
 def _credentials(login: str | None, password: str | None) -> str:
     if not login and not password:
         return ""
     return f"{quote(login or '', safe='')}:{quote(password or '', safe='')}@"
+
+
+def _query(extra: dict[str, Any], names: tuple[str, ...]) -> str:
+    """The URL query of the TLS options among ``extra`` ('' when there are none)."""
+    found = {
+        name: str(extra[name]).lower() if isinstance(extra[name], bool) else extra[name]
+        for name in names
+        if name in extra
+    }
+    return f"?{urlencode(found, safe='/:')}" if found else ""
 
 
 class SluiceHook(BaseHook):
@@ -73,33 +90,46 @@ class SluiceHook(BaseHook):
         hook = KafkaAdminClientHook(kafka_config_id=self.kafka_conn_id)
         return dict(hook.get_connection(hook.kafka_config_id).extra_dejson)
 
+    def kafka_connection(self) -> dict[str, Any]:
+        """The Kafka connection (addresses, TLS, SASL) without the consumer's group."""
+        config = self.kafka_config()
+        config.pop("group.id", None)
+        if not config.get("bootstrap.servers"):
+            raise ValueError(
+                f"Airflow connection {self.kafka_conn_id} has no 'bootstrap.servers' in its extra"
+            )
+        return config
+
     # -- addresses ------------------------------------------------------------------------------
     def postgres_url(self) -> str:
         """``postgresql://`` URL of the PostgreSQL connection."""
         conn = self.get_connection(self.postgres_conn_id)
         auth = _credentials(conn.login, conn.password)
-        return f"postgresql://{auth}{conn.host}:{conn.port or 5432}/{conn.schema or 'sluice'}"
+        query = _query(conn.extra_dejson, POSTGRES_TLS_EXTRAS)
+        return (
+            f"postgresql://{auth}{conn.host}:{conn.port or 5432}/{conn.schema or 'sluice'}{query}"
+        )
 
     def redis_url(self) -> str:
-        """``redis://`` URL of the Redis connection."""
+        """``redis://`` URL of the Redis connection (``rediss://`` when its extra says ssl)."""
         conn = self.get_connection(self.redis_conn_id)
-        db = conn.extra_dejson.get("db", 0)
+        extra = conn.extra_dejson
+        db = extra.get("db", 0)
         auth = _credentials(conn.login, conn.password)
-        return f"redis://{auth}{conn.host}:{conn.port or 6379}/{db}"
+        scheme = "rediss" if str(extra.get("ssl", "")).lower() == "true" else "redis"
+        query = _query(extra, REDIS_TLS_EXTRAS) if scheme == "rediss" else ""
+        return f"{scheme}://{auth}{conn.host}:{conn.port or 6379}/{db}{query}"
 
     def mongo_url(self) -> str:
         """``mongodb://`` URL of the MongoDB connection."""
         conn = self.get_connection(self.mongo_conn_id)
         auth = _credentials(conn.login, conn.password)
-        return f"mongodb://{auth}{conn.host}:{conn.port or 27017}/{conn.schema or 'sluice'}"
+        query = _query(conn.extra_dejson, MONGO_TLS_EXTRAS)
+        return f"mongodb://{auth}{conn.host}:{conn.port or 27017}/{conn.schema or 'sluice'}{query}"
 
     def settings(self) -> Settings:
         """Sluice settings whose service addresses are those of the connections."""
-        bootstrap = self.kafka_config().get("bootstrap.servers")
-        if not bootstrap:
-            raise ValueError(
-                f"Airflow connection {self.kafka_conn_id} has no 'bootstrap.servers' in its extra"
-            )
+        kafka = self.kafka_connection()
         postgres = self.postgres_url()
         return load_settings(
             {
@@ -108,6 +138,6 @@ class SluiceHook(BaseHook):
                 "SLUICE_POSTGRES_WRITER_URL": postgres,
                 "SLUICE_REDIS_URL": self.redis_url(),
                 "SLUICE_MONGO_URL": self.mongo_url(),
-                "SLUICE_KAFKA_BOOTSTRAP": bootstrap,
+                **kafka_environment(kafka),
             }
         )

@@ -157,8 +157,7 @@ class ProcessedSensor(BaseOperator):
 
         # The crawl is idle and its items were acknowledged by Kafka before its leases were:
         # today's end offsets are past every message of the run.
-        bootstrap = SluiceHook().kafka_config()["bootstrap.servers"]
-        marks = end_offsets(bootstrap, [RAW_PRODUCTS.name, RAW_QUOTES.name])
+        marks = end_offsets(SluiceHook().kafka_connection(), [RAW_PRODUCTS.name, RAW_QUOTES.name])
         self.defer(
             trigger=ProcessedTrigger(marks, self.groups, poll_interval=self.poll_interval),
             method_name="execute_complete",

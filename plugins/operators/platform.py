@@ -143,10 +143,10 @@ class PipelineHealthOperator(BaseOperator):
         from sluice.health import check_health
 
         hook = SluiceHook()
-        bootstrap = hook.kafka_config().get("bootstrap.servers")
+        kafka = hook.kafka_connection()
         with hook.postgres() as conn:
             conn.autocommit = True
-            report = check_health(conn, bootstrap)
+            report = check_health(conn, kafka)
         self.log.info("pipeline health:\n%s", report.summary())
         if not report.is_healthy:
             raise AirflowException(f"pipeline unhealthy:\n{report.summary()}")
@@ -177,9 +177,7 @@ class DlqRedriveOperator(BaseOperator):
             except ValueError as exc:
                 raise AirflowException(f"since={since_text!r} is not an ISO timestamp") from exc
         hook = SluiceHook()
-        producer = make_producer(
-            hook.kafka_config()["bootstrap.servers"], **{"client.id": "sluice-airflow-redrive"}
-        )
+        producer = make_producer(hook.kafka_connection(), **{"client.id": "sluice-airflow-redrive"})
         with hook.postgres() as conn:
             conn.autocommit = True
             result = redrive(conn, producer, reason, since)

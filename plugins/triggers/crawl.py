@@ -132,8 +132,8 @@ class ProcessedTrigger(BaseTrigger):
         from plugins.hooks.sluice import SluiceHook
         from sluice.kafka.lag import behind
 
-        bootstrap = SluiceHook(kafka_conn_id=self.kafka_conn_id).kafka_config()["bootstrap.servers"]
-        return {group: behind(bootstrap, group, self.marks) for group in self.groups}
+        kafka = SluiceHook(kafka_conn_id=self.kafka_conn_id).kafka_connection()
+        return {group: behind(kafka, group, self.marks) for group in self.groups}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         while True:

@@ -81,7 +81,7 @@ def wait_until_processed(settings: Settings, quiet: bool, timeout: float = 900.0
     began = time.monotonic()
     last_line = 0.0
     while True:
-        lags = {g: group_lag(settings.kafka_bootstrap, consumer_group(g), TOPICS) for g in GROUPS}
+        lags = {g: group_lag(settings.kafka, consumer_group(g), TOPICS) for g in GROUPS}
         elapsed = time.monotonic() - began
         if not any(lags.values()):
             return {"ok": True, "waited_s": round(elapsed, 1)}

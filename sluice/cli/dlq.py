@@ -82,7 +82,7 @@ def redrive_command(
     from processors.redrive import redrive
     from sluice.kafka.producer import make_producer
 
-    producer = make_producer(settings.kafka_bootstrap, **{"client.id": "sluice-redrive"})
+    producer = make_producer(settings.kafka, **{"client.id": "sluice-redrive"})
     with writer_connection(settings) as conn:
         try:
             result = redrive(conn, producer, reason, since, limit)

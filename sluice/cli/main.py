@@ -22,6 +22,7 @@ from sluice.cli.report import report
 from sluice.cli.reprocess import reprocess
 from sluice.cli.stack import stack
 from sluice.cli.worker import worker
+from sluice.connections import RedactSecrets, secrets_of
 from sluice.settings import SettingsError, load_settings
 
 
@@ -38,6 +39,9 @@ def cli(ctx: click.Context) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # Every handler masks the passwords of the settings, whoever logs them.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets(secrets_of(settings)))
     ctx.obj = settings
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
+from sluice.connections import kafka_client_config
 from sluice.kafka.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 
 
-def admin_client(bootstrap: str, **config: str) -> AdminClient:
-    """An AdminClient for ``bootstrap`` (``host:port[,host:port]``)."""
-    return AdminClient({"bootstrap.servers": bootstrap, **config})
+def admin_client(kafka: Mapping[str, Any], **config: str) -> AdminClient:
+    """An AdminClient on connection ``kafka`` (``Settings.kafka`` or an Airflow extra)."""
+    return AdminClient(kafka_client_config(kafka, **config))
 
 
 def broker_count(admin: AdminClient, timeout: float = 2.0) -> int:

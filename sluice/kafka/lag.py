@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from confluent_kafka import Consumer, TopicPartition
 
+from sluice.connections import kafka_client_config
 
-def group_lag(bootstrap: str, group: str, topics: list[str], timeout: float = 10.0) -> int:
+
+def _reader(kafka: Mapping[str, Any], group: str) -> Consumer:
+    """A consumer that only reads offsets: it never joins, subscribes or commits."""
+    return Consumer(kafka_client_config(kafka, **{"group.id": group, "enable.auto.commit": False}))
+
+
+def group_lag(
+    kafka: Mapping[str, Any], group: str, topics: list[str], timeout: float = 10.0
+) -> int:
     """Messages in ``topics`` that ``group`` has not committed yet (0 when caught up)."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
+    consumer = _reader(kafka, group)
     try:
         partitions = [
             TopicPartition(topic, p)
@@ -27,9 +37,11 @@ def group_lag(bootstrap: str, group: str, topics: list[str], timeout: float = 10
         consumer.close()
 
 
-def end_offsets(bootstrap: str, topics: list[str], timeout: float = 10.0) -> dict[str, int]:
+def end_offsets(
+    kafka: Mapping[str, Any], topics: list[str], timeout: float = 10.0
+) -> dict[str, int]:
     """``"topic:partition" -> high watermark`` now: a mark the consumers must pass."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "sluice.offsets"})
+    consumer = _reader(kafka, "sluice.offsets")
     try:
         marks = {}
         for topic in topics:
@@ -43,11 +55,11 @@ def end_offsets(bootstrap: str, topics: list[str], timeout: float = 10.0) -> dic
         consumer.close()
 
 
-def behind(bootstrap: str, group: str, marks: dict[str, int], timeout: float = 10.0) -> int:
+def behind(
+    kafka: Mapping[str, Any], group: str, marks: dict[str, int], timeout: float = 10.0
+) -> int:
     """Messages before ``marks`` (from :func:`end_offsets`) that ``group`` has not committed."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
+    consumer = _reader(kafka, group)
     try:
         wanted = []
         for name in marks:

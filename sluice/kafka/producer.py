@@ -3,34 +3,40 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from confluent_kafka import Producer
 
+from sluice.connections import kafka_client_config
+
 log = logging.getLogger(__name__)
 
 
-def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
+def producer_config(kafka: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
     """Settings for a producer that never reorders or duplicates on retry.
 
     ``enable.idempotence`` implies acks=all and bounded in-flight requests; retries are
     infinite within ``delivery.timeout.ms`` (2 minutes), after which a delivery report
-    carries the error and the caller must fail loudly.
+    carries the error and the caller must fail loudly. ``kafka`` is the connection
+    (``Settings.kafka``, or an Airflow connection's extra).
     """
-    return {
-        "bootstrap.servers": bootstrap,
-        "enable.idempotence": True,
-        "acks": "all",
-        "compression.type": "zstd",
-        "linger.ms": 20,
-        "delivery.timeout.ms": 120_000,
-        "message.max.bytes": 8 * 1024 * 1024,
-        **overrides,
-    }
+    return kafka_client_config(
+        kafka,
+        **{
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": "zstd",
+            "linger.ms": 20,
+            "delivery.timeout.ms": 120_000,
+            "message.max.bytes": 8 * 1024 * 1024,
+            **overrides,
+        },
+    )
 
 
-def make_producer(bootstrap: str, **overrides: Any) -> Producer:
-    """An idempotent producer for ``bootstrap`` with librdkafka logs routed to ``logging``."""
-    config = producer_config(bootstrap, **overrides)
+def make_producer(kafka: Mapping[str, Any], **overrides: Any) -> Producer:
+    """An idempotent producer on connection ``kafka``, its librdkafka logs routed to ``logging``."""
+    config = producer_config(kafka, **overrides)
     config.setdefault("logger", logging.getLogger("sluice.kafka.librdkafka"))
     return Producer(config)

@@ -43,9 +43,9 @@ class KafkaDeliveryError(RuntimeError):
 class KafkaPipeline:
     """Produce each item; flush before the crawl's leases are acknowledged."""
 
-    def __init__(self, crawler, bootstrap: str, flush_timeout: float) -> None:
+    def __init__(self, crawler, kafka: dict[str, Any], flush_timeout: float) -> None:
         self.crawler = crawler
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.flush_timeout = flush_timeout
         self.producer = None
         self.errors: list[str] = []
@@ -53,16 +53,16 @@ class KafkaPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        """Enabled when ``KAFKA_BOOTSTRAP`` is set."""
-        bootstrap = crawler.settings.get("KAFKA_BOOTSTRAP")
-        if not bootstrap:
-            raise NotConfigured("KAFKA_BOOTSTRAP is not set")
-        return cls(crawler, bootstrap, crawler.settings.getfloat("KAFKA_FLUSH_TIMEOUT", 60.0))
+        """Enabled when ``KAFKA_CONNECTION`` names the brokers."""
+        kafka = crawler.settings.getdict("KAFKA_CONNECTION")
+        if not kafka.get("bootstrap.servers"):
+            raise NotConfigured("KAFKA_CONNECTION has no bootstrap.servers")
+        return cls(crawler, kafka, crawler.settings.getfloat("KAFKA_FLUSH_TIMEOUT", 60.0))
 
     def open_spider(self) -> None:
         """Create the producer and hook the flush in front of lease acknowledgements."""
         self.producer = make_producer(
-            self.bootstrap, **{"client.id": f"sluice-{self.crawler.spider.name}"}
+            self.kafka, **{"client.id": f"sluice-{self.crawler.spider.name}"}
         )
         book = book_of(self.crawler.spider)
         if book is not None:

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongo, pytest
 
 def commit_at_end(settings, group_id: str, topics: list[str]) -> None:
     """Commit ``group_id``'s offsets at the current end of ``topics``."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group_id})
+    consumer = Consumer({**settings.kafka, "group.id": group_id})
     ends = []
     for topic in topics:
         for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:

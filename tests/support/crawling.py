@@ -42,7 +42,7 @@ class TopicReader:
     def __init__(self, settings: Settings) -> None:
         self.consumer = Consumer(
             {
-                "bootstrap.servers": settings.kafka_bootstrap,
+                **settings.kafka,
                 "group.id": "sluice-tests-reader",
                 "enable.auto.commit": False,
             }

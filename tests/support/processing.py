@@ -14,7 +14,7 @@ def publish(settings, topic: str, messages: list[tuple[bytes | None, bytes]]) ->
     """Produce (key, value) pairs and wait until Kafka has them all."""
     producer = Producer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            **settings.kafka,
             "enable.idempotence": True,
             "message.max.bytes": 8 * 1024 * 1024,
         }

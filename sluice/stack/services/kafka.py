@@ -202,7 +202,7 @@ class Kafka(Service):
     def check_ready(self) -> str:
         try:
             # log_level 0: while the broker boots every probe would log "connection refused".
-            probe = admin_client(self.settings.kafka_bootstrap, log_level="0")
+            probe = admin_client(self.settings.kafka, log_level="0")
             brokers = broker_count(probe, timeout=2)
         except KafkaException as exc:
             raise NotReady(str(exc)) from exc
@@ -211,5 +211,5 @@ class Kafka(Service):
         return f"Kafka {KAFKA_VERSION} (KRaft, {brokers} broker)"
 
     def bootstrap(self, progress: Progress) -> None:
-        for change in ensure_topics(admin_client(self.settings.kafka_bootstrap), TOPICS):
+        for change in ensure_topics(admin_client(self.settings.kafka), TOPICS):
             progress.say(self.name, f"topic {change}")

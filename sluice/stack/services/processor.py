@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 
+from sluice.kafka.admin import admin_client
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
 from sluice.stack.services.monitoring import metrics_environment
@@ -47,7 +47,7 @@ class Processor(Service):
         )
 
     def check_ready(self) -> str:
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap, "log_level": "0"})
+        admin = admin_client(self.settings.kafka, log_level="0")
         try:
             future = admin.describe_consumer_groups([self.consumer_group])[self.consumer_group]
             description = future.result(timeout=5)

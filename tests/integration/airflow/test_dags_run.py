@@ -84,7 +84,7 @@ def test_pipeline_health_succeeds_exactly_when_the_pipeline_is_healthy(
 
     run = run_dag(settings, "pipeline_health")
     with connect(settings.postgres_reader_url) as conn:
-        healthy = check_health(conn, settings.kafka_bootstrap).is_healthy
+        healthy = check_health(conn, settings.kafka).is_healthy
     assert run.state == ("success" if healthy else "failed")
 
 

@@ -76,7 +76,7 @@ def test_etags_answer_304_and_a_processor_batch_makes_the_next_read_fresh(
     assert unchanged.status_code == 304
 
     # A real normalizer batch stores a new product of this source and bumps the version.
-    admin = admin_client(settings.kafka_bootstrap)
+    admin = admin_client(settings.kafka)
     topic = TopicSpec(f"test.raw.{uuid.uuid4().hex[:10]}", partitions=1)
     ensure_topics(admin, [topic])
     try:

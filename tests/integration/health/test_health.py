@@ -96,7 +96,7 @@ def add_product(conn, source: str, sku: str, at: datetime) -> None:
 def lagging(settings, stack) -> Iterator[tuple[str, str, str]]:
     """A scratch topic with 15 messages; group ``ahead`` committed all but 3, group
     ``never`` nothing. Yields (topic, ahead, never)."""
-    admin = admin_client(settings.kafka_bootstrap)
+    admin = admin_client(settings.kafka)
     topic = f"test.health.{uuid.uuid4().hex[:10]}"
     ensure_topics(admin, [TopicSpec(topic, partitions=3)])
     ahead, never = f"test-health-{uuid.uuid4().hex[:8]}", f"test-health-{uuid.uuid4().hex[:8]}"
@@ -105,7 +105,7 @@ def lagging(settings, stack) -> Iterator[tuple[str, str, str]]:
         for i in range(15):
             producer.produce(topic, value=b"x", partition=0 if i < 10 else 1)
         assert producer.flush(30) == 0
-        consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": ahead})
+        consumer = Consumer({**settings.kafka, "group.id": ahead})
         try:
             consumer.commit(
                 offsets=[TopicPartition(topic, 0, 7), TopicPartition(topic, 1, 5)],
@@ -120,7 +120,7 @@ def lagging(settings, stack) -> Iterator[tuple[str, str, str]]:
 
 def test_consumer_lag_per_group(settings, lagging):
     topic, ahead, never = lagging
-    assert consumer_lag(settings.kafka_bootstrap, [ahead, never], [topic]) == [
+    assert consumer_lag(settings.kafka, [ahead, never], [topic]) == [
         GroupLag(ahead, 3),
         GroupLag(never, 15),
     ]
@@ -129,9 +129,9 @@ def test_consumer_lag_per_group(settings, lagging):
 def test_lag_that_cannot_be_read_is_reported_not_raised(settings, lagging):
     topic, ahead, _ = lagging
     missing = f"test.missing.{uuid.uuid4().hex[:8]}"
-    [lag] = consumer_lag(settings.kafka_bootstrap, [ahead], [topic, missing])
+    [lag] = consumer_lag(settings.kafka, [ahead], [topic, missing])
     assert lag.lag is None and f"topic(s) {missing} do not exist" in lag.error
-    [lag] = consumer_lag("127.0.0.1:1", [ahead], [topic], timeout=1.0)
+    [lag] = consumer_lag({"bootstrap.servers": "127.0.0.1:1"}, [ahead], [topic], timeout=1.0)
     assert lag.lag is None and "Kafka at 127.0.0.1:1 unreachable" in lag.error
 
 
@@ -166,7 +166,7 @@ def test_report_lists_every_problem(settings, scene, lagging):
     with connect(settings.postgres_reader_url, autocommit=True) as conn:
         report = check_health(
             conn,
-            settings.kafka_bootstrap,
+            settings.kafka,
             thresholds=HealthThresholds(max_lag=5, dlq_min_items=5),
             spiders=[scene.name(w) for w in ("fresh", "stale", "never")],
             sources=[scene.source(w) for w in ("fresh", "stale", "gone")],
@@ -197,7 +197,7 @@ def test_a_healthy_pipeline(settings, scene, lagging):
     with connect(settings.postgres_reader_url, autocommit=True) as conn:
         report = check_health(
             conn,
-            settings.kafka_bootstrap,
+            settings.kafka,
             thresholds=HealthThresholds(max_lag=5, max_dlq_rate=0.5),
             spiders=[scene.name("fresh")],
             sources=[scene.source("fresh")],

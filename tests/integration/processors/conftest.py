@@ -14,7 +14,7 @@ from sluice.kafka.topics import TopicSpec
 @pytest.fixture
 def scratch_topic(stack, settings) -> Iterator[str]:
     """A raw topic of this test's own, deleted afterwards."""
-    admin = admin_client(settings.kafka_bootstrap)
+    admin = admin_client(settings.kafka)
     spec = TopicSpec(f"test.raw.{uuid.uuid4().hex[:10]}", partitions=3)
     ensure_topics(admin, [spec])
     yield spec.name

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 def end_offsets(settings, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "dlq-cli"})
+    consumer = Consumer({**settings.kafka, "group.id": "dlq-cli"})
     try:
         return sum(
             consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]

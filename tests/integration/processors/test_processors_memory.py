@@ -22,7 +22,7 @@ MIB = 1024 * 1024
 
 def topic_bytes(settings, topic: str, partitions: int = 3) -> tuple[int, int]:
     """(messages, approximate bytes) waiting in ``topic``, from its end offsets."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "sizer"})
+    consumer = Consumer({**settings.kafka, "group.id": "sizer"})
     try:
         total = sum(
             consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]

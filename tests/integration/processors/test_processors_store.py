@@ -71,7 +71,7 @@ def snapshot(settings, source: str, syms: list[str]) -> dict:
 
 
 def dlq_end_offsets(settings) -> list[TopicPartition]:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "t"})
+    consumer = Consumer({**settings.kafka, "group.id": "t"})
     parts = consumer.list_topics("sluice.dlq", timeout=10).topics["sluice.dlq"].partitions
     marks = [
         TopicPartition(
@@ -86,7 +86,7 @@ def dlq_end_offsets(settings) -> list[TopicPartition]:
 
 
 def read_dlq(settings, starts: list[TopicPartition], topic: str) -> list:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "t-dlq"})
+    consumer = Consumer({**settings.kafka, "group.id": "t-dlq"})
     consumer.assign(starts)
     found, last = [], time.monotonic()
     while time.monotonic() - last < 3:
@@ -240,7 +240,7 @@ def test_a_fixed_reader_takes_re_driven_records_once(
 
     # The fix: the normalizer learns schema product/2. Then the re-drive.
     monkeypatch.setitem(envelope_module.ITEM_SCHEMAS, "product/2", ProductItemSchema)
-    producer = make_producer(settings.kafka_bootstrap)
+    producer = make_producer(settings.kafka)
     with connect(settings.postgres_writer_url, autocommit=True) as conn:
         sent = redrive(conn, producer, reason="unknown_schema", since=began)
         assert sent.sent == 1

@@ -86,7 +86,7 @@ def test_an_unreachable_kafka_fails_the_crawl_loudly_and_keeps_its_requests(
         "--date",
         DEMO_DAY.isoformat(),
         "-s",
-        "KAFKA_BOOTSTRAP=127.0.0.1:1",
+        'KAFKA_CONNECTION={"bootstrap.servers": "127.0.0.1:1"}',
         "-s",
         "KAFKA_FLUSH_TIMEOUT=3",
         timeout=120,

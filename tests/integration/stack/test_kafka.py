@@ -14,7 +14,7 @@ pytestmark = pytest.mark.kafka
 
 
 def test_design_topics_exist_with_their_partition_counts(stack, settings):
-    metadata = admin_client(settings.kafka_bootstrap).list_topics(timeout=10)
+    metadata = admin_client(settings.kafka).list_topics(timeout=10)
     for spec in TOPICS:
         assert spec.name in metadata.topics, f"{spec.name} was not created by `stack up`"
         assert len(metadata.topics[spec.name].partitions) == spec.partitions
@@ -22,7 +22,7 @@ def test_design_topics_exist_with_their_partition_counts(stack, settings):
 
 @pytest.fixture
 def scratch_topic(stack, settings):
-    admin = admin_client(settings.kafka_bootstrap)
+    admin = admin_client(settings.kafka)
     spec = TopicSpec(f"sluice.test.{uuid.uuid4().hex[:8]}", partitions=3)
     assert ensure_topics(admin, [spec]) == [f"created {spec.name}"]
     yield spec
@@ -33,7 +33,7 @@ def test_produce_and_consume_keep_every_message_and_key_order(settings, scratch_
     delivered = []
     producer = Producer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            **settings.kafka,
             "enable.idempotence": True,
             "acks": "all",
         }
@@ -51,7 +51,7 @@ def test_produce_and_consume_keep_every_message_and_key_order(settings, scratch_
 
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            **settings.kafka,
             "group.id": f"test-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -80,7 +80,7 @@ def test_produce_and_consume_keep_every_message_and_key_order(settings, scratch_
 
 
 def test_ensure_topics_is_idempotent_and_grows_partitions(settings, scratch_topic):
-    admin = admin_client(settings.kafka_bootstrap)
+    admin = admin_client(settings.kafka)
     assert ensure_topics(admin, [scratch_topic]) == []
     grown = TopicSpec(scratch_topic.name, partitions=4)
     assert ensure_topics(admin, [grown]) == [f"grew {scratch_topic.name}"]

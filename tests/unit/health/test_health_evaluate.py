@@ -142,7 +142,7 @@ def test_report_summary_and_dict():
 
 def test_names_must_be_lists():
     with pytest.raises(TypeError, match="list of names"):
-        consumer_lag("127.0.0.1:9092", groups="sluice.normalizer")
+        consumer_lag({"bootstrap.servers": "127.0.0.1:9092"}, groups="sluice.normalizer")
 
 
 def test_a_naive_now_is_refused_before_any_query():

@@ -29,7 +29,7 @@ def test_connections_carry_the_settings_addresses_and_secrets(tmp_path):
     conns = connections(settings(tmp_path))
     assert conns["sluice_postgres"] == {
         "conn_type": "postgres", "host": "db.internal", "port": 6543,
-        "login": "own", "password": "p@ss", "schema": "data",
+        "login": "own", "password": "p@ss", "schema": "data", "extra": {},
     }  # fmt: skip
     assert conns["sluice_redis"]["password"] == "secret"
     assert conns["sluice_redis"]["extra"] == {"db": 2}

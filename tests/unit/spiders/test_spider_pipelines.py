@@ -240,7 +240,8 @@ def fake_reactor(monkeypatch) -> FakeReactor:
 
 def kafka_pipeline(producer: FakeProducer | None = None, spider_name: str = "ecommerce"):
     crawler = make_crawler(
-        spider_name, {"KAFKA_BOOTSTRAP": "127.0.0.1:1", "KAFKA_FLUSH_TIMEOUT": 7.5}
+        spider_name,
+        {"KAFKA_CONNECTION": {"bootstrap.servers": "127.0.0.1:1"}, "KAFKA_FLUSH_TIMEOUT": 7.5},
     )
     pipeline = KafkaPipeline.from_crawler(crawler)
     pipeline.producer = producer or FakeProducer()
@@ -463,5 +464,5 @@ def test_open_spider_hooks_the_flush_in_front_of_lease_acks(monkeypatch):
     pipeline.open_spider()
 
     assert pipeline.producer is producer
-    assert made == [("127.0.0.1:1", {"client.id": "sluice-ecommerce"})]
+    assert made == [({"bootstrap.servers": "127.0.0.1:1"}, {"client.id": "sluice-ecommerce"})]
     assert crawler.spider.lease_book.before_ack == [pipeline.flush]
