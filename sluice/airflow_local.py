@@ -9,6 +9,7 @@ the tests all see one Airflow, wired to the same services as the rest of Sluice.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,8 @@ from urllib.parse import unquote, urlsplit
 from sluice import connections as security
 from sluice.monitoring.ports import STATSD_PORT
 from sluice.private_files import write_private
-from sluice.settings import Settings
+from sluice.settings import Settings, load_settings
+from sluice.stack import secure
 from sluice.storage.postgres import sqlalchemy_url
 
 #: the Airflow components `sluice up` runs, in start order
@@ -154,6 +156,12 @@ def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, s
         "AIRFLOW__METRICS__STATSD_PORT": str(STATSD_PORT),
         "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
     }
-    for conn_id, conn in connections(settings).items():
+    # On the secure stack, Airflow reaches Kafka as its own user, with its own ACLs.
+    identity = secure.component_environment(settings.stack_dir, "airflow")
+    env.update(identity)
+    as_airflow = (
+        load_settings({**os.environ, **identity}, settings.project_dir) if identity else settings
+    )
+    for conn_id, conn in connections(as_airflow).items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
     return env

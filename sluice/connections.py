@@ -22,7 +22,7 @@ import functools
 import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from sluice.settings import Settings
@@ -36,6 +36,8 @@ POSTGRES_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "veri
 MSK_IAM_REGION = "sluice.aws.region"
 #: Shown in place of a secret.
 MASK = "***"
+#: Shorter passwords are the local stack's demo logins, not secrets worth masking.
+MIN_SECRET = 8
 
 
 class ConnectionSettingsError(ValueError):
@@ -159,6 +161,16 @@ def with_query(url: str, extra: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="/:")))
 
 
+def with_credentials(url: str, username: str, password: str) -> str:
+    """``url`` logging in as ``username`` (may be empty) with ``password``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    auth = f"{quote(username, safe='')}:{quote(password, safe='')}@"
+    return urlunsplit(parts._replace(netloc=auth + host))
+
+
 def postgres_tls(settings: Settings) -> dict[str, str]:
     """libpq's TLS parameters from the settings (empty: libpq's own default, ``prefer``)."""
     options: dict[str, str] = {}
@@ -196,8 +208,13 @@ def mongo_tls(settings: Settings) -> dict[str, str]:
 
 # -- secrets ------------------------------------------------------------------------------------
 def secrets_of(settings: Settings) -> list[str]:
-    """Every password the settings hold (URL passwords, SASL and Airflow passwords)."""
-    found = [settings.kafka_password, settings.airflow_password]
+    """Every password the settings hold (URL passwords, SASL and Airflow passwords).
+
+    The local stack's demo logins (a password equal to its user name, or shorter than
+    :data:`MIN_SECRET` characters, such as ``sluice:sluice``) are not secrets: masking every
+    "sluice" would make the logs unreadable.
+    """
+    found = [settings.kafka_password, settings.airflow_password, settings.redis_password]
     for url in (
         settings.postgres_url,
         settings.postgres_writer_url,
@@ -206,11 +223,11 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.redis_url,
         settings.mongo_url,
     ):
-        password = urlsplit(url).password
-        if password:
-            found.extend({password, unquote(password)})
+        parts = urlsplit(url)
+        if parts.password and parts.password != parts.username:
+            found.extend({parts.password, unquote(parts.password)})
     # Longest first, so a secret containing another is masked whole.
-    return sorted({s for s in found if s and len(s) >= 4}, key=len, reverse=True)
+    return sorted({s for s in found if len(s) >= MIN_SECRET}, key=len, reverse=True)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -73,6 +73,11 @@ class Settings:
     mongo_tls: bool = False
     mongo_ca_file: str = ""
     mongo_retry_writes: bool = True
+    # A Redis ACL user and password (or an ElastiCache AUTH token) for a URL that has none.
+    redis_username: str = ""
+    redis_password: str = ""
+    # The secure native stack (`sluice stack up --secure`): TLS and SASL for every client.
+    stack_secure: bool = False
     airflow_url: str = "http://127.0.0.1:8080"
     # Airflow's own metadata database (in the stack's PostgreSQL) and its UI/API login.
     airflow_db_url: str = "postgresql://airflow:airflow@127.0.0.1:5432/airflow"
@@ -162,8 +167,20 @@ class Settings:
 
     def _secure_urls(self) -> None:
         """Check the security options and put each service's TLS options into its URL."""
+        if self.stack_secure:
+            self._secure_stack_defaults()
+        if self.redis_password and not urlsplit(self.redis_url).password:
+            object.__setattr__(
+                self,
+                "redis_url",
+                connections.with_credentials(
+                    self.redis_url, self.redis_username, self.redis_password
+                ),
+            )
         try:
-            connections.check_kafka(self)
+            # The secure stack's passwords exist once `stack up --secure` has made them.
+            if not (self.stack_secure and not self.kafka_password):
+                connections.check_kafka(self)
         except connections.ConnectionSettingsError as exc:
             raise SettingsError(str(exc)) from exc
         if self.postgres_sslmode not in ("", *connections.POSTGRES_SSLMODES):
@@ -179,7 +196,8 @@ class Settings:
             "mongo_ca_file",
         ):
             path = getattr(self, name)
-            if path and not Path(path).is_file():
+            # The secure stack's own CA appears with its first `stack up --secure`.
+            if path and not Path(path).is_file() and not self.stack_secure:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}={path!r} is not a file")
         pg = connections.postgres_tls(self)
         for name in (
@@ -195,6 +213,24 @@ class Settings:
         object.__setattr__(
             self, "mongo_url", connections.with_query(self.mongo_url, connections.mongo_tls(self))
         )
+
+    def _secure_stack_defaults(self) -> None:
+        """What the secure native stack serves: TLS everywhere, SASL SCRAM for Kafka."""
+        from sluice.stack import secure
+
+        defaults = {
+            "tls_ca_file": str(secure.folder(self.stack_dir) / "ca.pem"),
+            "postgres_sslmode": "verify-full",
+            "kafka_security_protocol": "SASL_SSL",
+            "kafka_sasl_mechanism": "SCRAM-SHA-512",
+            "mongo_tls": True,
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) in ("", False, "PLAINTEXT"):
+                object.__setattr__(self, name, value)
+        parts = urlsplit(self.redis_url)
+        if parts.scheme == "redis":
+            object.__setattr__(self, "redis_url", parts._replace(scheme="rediss").geturl())
 
     def __repr__(self) -> str:
         # Settings end up in tracebacks and debug logs: never with their passwords.
@@ -236,6 +272,22 @@ def _coerce(field_type: object, name: str, raw: str) -> object:
     return raw
 
 
+def _dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def secure_layers(stack_dir: Path, component: str) -> list[Path]:
+    """The settings layers ``sluice stack up --secure`` wrote (see sluice.stack.secure)."""
+    from sluice.stack import secure
+
+    try:
+        return secure.layers(stack_dir, component)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, project_dir: Path | None = None
 ) -> Settings:
@@ -246,10 +298,19 @@ def load_settings(
     """
     env = dict(os.environ if environ is None else environ)
     root = Path(env.get(f"{ENV_PREFIX}PROJECT_DIR") or project_dir or find_project_dir())
-    dotenv_file = root / ".env"
     merged: dict[str, str] = {}
-    if dotenv_file.is_file():
-        merged.update({k: v for k, v in dotenv_values(dotenv_file).items() if v is not None})
+    layers = [root / ".env"]
+    # The secure stack's settings (passwords it generated) come over .env, under the
+    # environment, once `sluice stack up --secure` has written them.
+    stack_dir = Path(
+        env.get(f"{ENV_PREFIX}STACK_DIR")
+        or _dotenv(root / ".env").get(f"{ENV_PREFIX}STACK_DIR")
+        or ".stack"
+    ).expanduser()
+    component = env.get(f"{ENV_PREFIX}COMPONENT", "")
+    layers += secure_layers(stack_dir if stack_dir.is_absolute() else root / stack_dir, component)
+    for layer in layers:
+        merged.update(_dotenv(layer))
     merged.update(env)
 
     values: dict[str, object] = {"project_dir": root}

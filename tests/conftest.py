@@ -19,6 +19,7 @@ from sluice.settings import Settings, load_settings
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.manager import Stack
 from sluice.stack.progress import Progress
+from tests.support.secure_stack import SecureStack
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +57,24 @@ def _run_sluice(
 def sluice_cli():
     """Run the `sluice` command as a user would: ``sluice_cli("stack", "status")``."""
     return _run_sluice
+
+
+@pytest.fixture(scope="session")
+def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
+    """A second stack, started by `sluice stack up --secure` on ports of its own, migrated."""
+    running = SecureStack.on_free_ports(tmp_path_factory.mktemp("secure-stack"))
+    try:
+        for step in (("stack", "up", "--secure"), ("migrate",)):
+            result = running.cli(*step, timeout=600)
+            if result.returncode != 0:
+                pytest.fail(
+                    f"`sluice {' '.join(step)}` failed on the secure stack:\n{result.stderr}",
+                    pytrace=False,
+                )
+        yield running
+    finally:
+        # Reset, not just down: the PostgreSQL data may live outside the temporary folder.
+        running.cli("stack", "reset", "--yes", timeout=120)
 
 
 @pytest.fixture(scope="session")

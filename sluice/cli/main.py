@@ -11,6 +11,7 @@ from sluice.cli.airflow import airflow
 from sluice.cli.api import api, api_key
 from sluice.cli.backup import backup
 from sluice.cli.bundle import bundle
+from sluice.cli.check import check
 from sluice.cli.crawl import crawl
 from sluice.cli.demo_site import demo_site
 from sluice.cli.dlq import dlq
@@ -51,6 +52,7 @@ cli.add_command(api)
 cli.add_command(api_key)
 cli.add_command(backup)
 cli.add_command(bundle)
+cli.add_command(check)
 cli.add_command(crawl)
 cli.add_command(demo_site)
 cli.add_command(exporter)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from sluice.cli.migrate import migrate_command
-from sluice.cli.stack import down_command, status_command, up_command
+from sluice.cli.stack import down_command, secure_settings, status_command, up_command
 from sluice.settings import Settings
 from sluice.stack.manager import Stack
 
@@ -26,16 +26,25 @@ def monitoring_running(settings: Settings) -> bool:
     is_flag=True,
     help="Also run Prometheus with the alert rules, the exporters and statsd_exporter.",
 )
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="TLS and passwords on every service, plaintext refused (stays on for this stack).",
+)
 @click.pass_obj
-def up(settings: Settings, with_monitoring: bool) -> None:
+def up(settings: Settings, with_monitoring: bool, secure: bool) -> None:
     """Start the whole platform and wait until every part is healthy."""
+    settings = secure_settings(settings, secure)
     # Processors need the schema: data services first, then migrations, then the rest.
     up_command(settings, (), platform=False, table=False)
     migrate_command(settings)
     up_command(settings, (), platform=True, monitoring=with_monitoring)
+    # The local default login is shown; a password someone chose never is.
+    password = settings.airflow_password
+    shown = password if password == Settings.airflow_password else "SLUICE_AIRFLOW_PASSWORD"
     click.echo(
-        f"Airflow UI: {settings.airflow_url} (login {settings.airflow_user} / "
-        f"{settings.airflow_password}; set SLUICE_AIRFLOW_PASSWORD to change it)"
+        f"Airflow UI: {settings.airflow_url} (login {settings.airflow_user} / {shown}; "
+        "set SLUICE_AIRFLOW_PASSWORD to change it)"
     )
     if with_monitoring:
         click.echo(

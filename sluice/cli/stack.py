@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import click
 
-from sluice.settings import Settings
+from sluice.settings import Settings, load_settings
+from sluice.stack import secure
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.manager import ServiceStatus, Stack
 
@@ -45,6 +48,27 @@ def print_status(rows: list[ServiceStatus], as_json: bool) -> None:
             f"{row.name:<{width}} {row.state:<12} {health:<8} {row.address:<24} "
             f"{row.pid or '-':>7} {uptime:>8}  {row.detail}"
         )
+
+
+def secure_settings(settings: Settings, wanted: bool) -> Settings:
+    """``settings`` in secure mode once it is on (``--secure`` or SLUICE_STACK_SECURE).
+
+    The first time, the CA, certificates and passwords are made and the settings layer that
+    keeps the mode on is written; the settings are then read again through it.
+    """
+    if not (wanted or settings.stack_secure):
+        return settings
+    hosts = sorted(
+        {
+            urlsplit(url).hostname or "127.0.0.1"
+            for url in (settings.postgres_url, settings.redis_url, settings.mongo_url)
+        }
+        | {address.rsplit(":", 1)[0] for address in settings.kafka_bootstrap.split(",")}
+    )
+    secure.enable(settings.stack_dir, hosts)
+    return load_settings(
+        {**os.environ, "SLUICE_STACK_SECURE": "true"}, project_dir=settings.project_dir
+    )
 
 
 def up_command(
@@ -91,10 +115,15 @@ def stack() -> None:
 
 @stack.command("up")
 @click.argument("services", nargs=-1)
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="TLS and passwords on every service, plaintext refused (stays on for this stack).",
+)
 @click.pass_obj
-def stack_up(settings: Settings, services: tuple[str, ...]) -> None:
+def stack_up(settings: Settings, services: tuple[str, ...], secure: bool) -> None:
     """Install what is missing, start SERVICES (default: all) and wait until healthy."""
-    up_command(settings, services)
+    up_command(secure_settings(settings, secure), services)
 
 
 @stack.command("down")

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pymongo.errors
 
+from sluice.stack import secure
 from sluice.stack.golang import GoBuild
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
@@ -62,13 +63,28 @@ class FerretDB(Service):
     def prepare(self, progress: Progress) -> None:
         (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
 
+    def _listen_options(self) -> list[str]:
+        address = f"{self.host}:{self.port}"
+        if not self.settings.stack_secure:
+            return ["-listen-addr", address]
+        certs = secure.certificates(self.settings.stack_dir)
+        # TLS only: the plain listener is off, so a client without TLS is refused.
+        return [
+            "-listen-addr=",
+            "-listen-tls",
+            address,
+            "-tls-cert-file",
+            str(certs.cert_file.resolve()),
+            "-tls-key-file",
+            str(certs.key_file.resolve()),
+        ]
+
     def program(self) -> Program:
         return Program(
             name=self.name,
             command=[
                 str(self.binary),
-                "-listen-addr",
-                f"{self.host}:{self.port}",
+                *self._listen_options(),
                 "-sqlite-dir",
                 str((self.data_dir / "data").resolve()),
                 "-log-level",

@@ -19,6 +19,8 @@ from confluent_kafka import KafkaException
 
 from sluice.kafka.admin import admin_client, broker_count, ensure_topics
 from sluice.kafka.topics import TOPICS
+from sluice.private_files import write_private
+from sluice.stack import secure
 from sluice.stack.errors import StackError
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import DEPS_FIX, NotReady, Program, Service, require_executable
@@ -116,7 +118,7 @@ class Kafka(Service):
     def render_config(self) -> str:
         """server.properties for one combined broker and controller on loopback."""
         host = self.host
-        props = {
+        props: dict[str, str] = {
             "process.roles": "broker,controller",
             "node.id": str(NODE_ID),
             "controller.quorum.voters": f"{NODE_ID}@{host}:{self.controller_port}",
@@ -140,14 +142,74 @@ class Kafka(Service):
             "log.retention.hours": "168",
             "message.max.bytes": str(8 * 1024 * 1024),
         }
+        if self.settings.stack_secure:
+            props.update(self._secure_properties())
         return "".join(f"{key}={value}\n" for key, value in props.items())
+
+    def _secure_properties(self) -> dict[str, str]:
+        """SASL_SSL with SCRAM for clients, mutual TLS for the controller, ACLs enforced."""
+        host, certs = self.host, secure.certificates(self.settings.stack_dir)
+        admin = secure.KAFKA_USERS[secure.ADMIN]
+        password = secure.credentials(self.settings.stack_dir)["kafka"][admin]
+        return {
+            "listeners": f"SASL_SSL://{host}:{self.port},CONTROLLER://{host}:{self.controller_port}",
+            "advertised.listeners": f"SASL_SSL://{host}:{self.port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "CONTROLLER:SSL,SASL_SSL:SASL_SSL",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{admin}" password="{password}";'
+            ),
+            # PEM files: the server's key and chain in one, the CA as the trust store.
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(self.keystore.resolve()),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(certs.ca_file.resolve()),
+            # Only the broker itself, with the stack's certificate, reaches the controller.
+            "listener.name.controller.ssl.client.auth": "required",
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": f"User:{admin};{secure.BROKER_PRINCIPAL}",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
+    @property
+    def keystore(self) -> Path:
+        """The server's private key followed by its certificate chain (PEM)."""
+        return self.data_dir / "keystore.pem"
+
+    @property
+    def secure_marker(self) -> Path:
+        """Present when the storage was formatted with the admin's SCRAM credential."""
+        return self.log_dir / "sluice-secure"
 
     def prepare(self, progress: Progress) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(self.render_config(), encoding="utf-8")
+        # Private: in the secure stack it holds the admin's password.
+        write_private(self.config_file, self.render_config())
         log4j = (resources.files("sluice.stack") / "assets" / "kafka-log4j2.properties").read_text()
         self.log4j_file.write_text(log4j, encoding="utf-8")
+        scram: list[str] = []
+        if self.settings.stack_secure:
+            certs = secure.certificates(self.settings.stack_dir)
+            write_private(
+                self.keystore,
+                certs.key_file.read_text(encoding="utf-8")
+                + certs.cert_file.read_text(encoding="utf-8"),
+            )
+            admin = secure.KAFKA_USERS[secure.ADMIN]
+            password = secure.credentials(self.settings.stack_dir)["kafka"][admin]
+            scram = ["--add-scram", f"SCRAM-SHA-512=[name={admin},password={password}]"]
         if (self.log_dir / "meta.properties").exists():
+            if self.settings.stack_secure and not self.secure_marker.exists():
+                raise StackError(
+                    self.name,
+                    f"the storage in {self.log_dir} was formatted for the plaintext stack, "
+                    "without the admin's SCRAM credential the secure broker needs",
+                    "start the secure stack in a new SLUICE_STACK_DIR, or remove the Kafka "
+                    "data (`sluice stack reset` removes every service's data)",
+                )
             return
         progress.say(self.name, f"formatting KRaft storage in {self.log_dir}")
         result = subprocess.run(
@@ -159,6 +221,7 @@ class Kafka(Service):
                 new_cluster_id(),
                 "--config",
                 str(self.config_file.resolve()),
+                *scram,
             ],
             capture_output=True,
             text=True,
@@ -170,6 +233,8 @@ class Kafka(Service):
                 f"formatting storage failed: {(result.stderr or result.stdout).strip()[-600:]}",
                 f"remove {self.log_dir} and run `sluice stack up` again",
             )
+        if scram:
+            self.secure_marker.write_text("SCRAM-SHA-512\n", encoding="utf-8")
 
     def _java_argv(self, heap: str) -> list[str]:
         return [
@@ -211,5 +276,9 @@ class Kafka(Service):
         return f"Kafka {KAFKA_VERSION} (KRaft, {brokers} broker)"
 
     def bootstrap(self, progress: Progress) -> None:
-        for change in ensure_topics(admin_client(self.settings.kafka), TOPICS):
+        admin = admin_client(self.settings.kafka)
+        for change in ensure_topics(admin, TOPICS):
             progress.say(self.name, f"topic {change}")
+        if self.settings.stack_secure:
+            secure.grant_components(admin, secure.credentials(self.settings.stack_dir)["kafka"])
+            progress.say(self.name, "SCRAM users and ACLs of every component in place")

@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg import sql
 
+from sluice.private_files import write_private
+from sluice.stack import secure
 from sluice.stack.errors import StackError
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import DEPS_FIX, NotReady, Program, Service
@@ -25,6 +27,15 @@ SYSTEM_USER = "postgres"
 SUPERUSER = "postgres"
 #: where the data lives when the checkout is not reachable by the postgres user (e.g. under /root)
 FALLBACK_ROOT = Path("/var/lib/sluice")
+#: Client authentication of the secure stack: the superuser through the stack's socket, every
+#: other login over TLS with a SCRAM password, and any connection without TLS refused.
+SECURE_HBA = """\
+local     all  postgres                trust
+hostssl   all  all       127.0.0.1/32  scram-sha-256
+hostssl   all  all       ::1/128       scram-sha-256
+hostnossl all  all       0.0.0.0/0     reject
+hostnossl all  all       ::/0          reject
+"""
 
 
 class PgRole:
@@ -66,11 +77,12 @@ class Postgres(Service):
 
     @property
     def pgdata(self) -> Path:
-        return self.data_dir / "data"
+        # Resolved: the server user follows no link through a folder it may not enter.
+        return self.data_dir.resolve() / "data"
 
     @property
     def socket_dir(self) -> Path:
-        return self.data_dir / "run"
+        return self.data_dir.resolve() / "run"
 
     def _binary(self, name: str) -> Path:
         return self.settings.pg_bindir / name
@@ -109,9 +121,11 @@ class Postgres(Service):
 
     def prepare(self, progress: Progress) -> None:
         self._place_data_dir()
-        for path in (self.pgdata, self.socket_dir):
+        for path in (self.pgdata, self.socket_dir, self.tls_dir):
             path.mkdir(parents=True, exist_ok=True)
         self.pgdata.chmod(0o700)
+        if self.settings.stack_secure:
+            self._write_tls_files()
         self._chown(self.data_dir.resolve())
         if (self.pgdata / "PG_VERSION").exists():
             return
@@ -137,6 +151,36 @@ class Postgres(Service):
                 f"remove {self.pgdata} and run `sluice stack up` again",
             )
 
+    @property
+    def tls_dir(self) -> Path:
+        """The server's certificate, key and client rules, readable by the server user only."""
+        return self.data_dir.resolve() / "tls"
+
+    def _write_tls_files(self) -> None:
+        # PostgreSQL refuses a key that others may read, and runs as its own user: it gets
+        # copies it owns (chowned with the data directory) instead of the stack's files.
+        certs = secure.certificates(self.settings.stack_dir)
+        write_private(self.tls_dir / "server.key", certs.key_file.read_text(encoding="utf-8"))
+        write_private(self.tls_dir / "server.crt", certs.cert_file.read_text(encoding="utf-8"))
+        write_private(self.tls_dir / "pg_hba.conf", SECURE_HBA)
+
+    def _tls_options(self) -> list[str]:
+        if not self.settings.stack_secure:
+            return []
+        tls = self.tls_dir.resolve()
+        return [
+            "-c",
+            "ssl=on",
+            "-c",
+            f"ssl_cert_file={tls / 'server.crt'}",
+            "-c",
+            f"ssl_key_file={tls / 'server.key'}",
+            "-c",
+            f"hba_file={tls / 'pg_hba.conf'}",
+            "-c",
+            "ssl_min_protocol_version=TLSv1.2",
+        ]
+
     def program(self) -> Program:
         return Program(
             name=self.name,
@@ -156,6 +200,7 @@ class Postgres(Service):
                 "logging_collector=off",
                 "-c",
                 "log_line_prefix=%m [%p] %u@%d ",
+                *self._tls_options(),
             ],
             directory=self.data_dir.resolve(),
             user=self.run_as,

@@ -7,6 +7,7 @@ import sys
 from confluent_kafka import KafkaException
 
 from sluice.kafka.admin import admin_client
+from sluice.stack import secure
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
 from sluice.stack.services.monitoring import metrics_environment
@@ -40,7 +41,10 @@ class Processor(Service):
             name=self.name,
             command=[sys.executable, "-m", "sluice", "process", "--group", self.group],
             directory=self.settings.project_dir,
-            environment=metrics_environment(self.group),
+            environment={
+                **metrics_environment(self.group),
+                **secure.component_environment(self.settings.stack_dir, "processor"),
+            },
             # SIGTERM finishes the batch in hand and commits it.
             stopwaitsecs=60,
             startsecs=3,

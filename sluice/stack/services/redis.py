@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis as redis_lib
 
+from sluice.stack import secure
 from sluice.stack.errors import StackError
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import DEPS_FIX, NotReady, Program, Service, require_executable
@@ -31,6 +32,7 @@ class Redis(Service):
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 6379
         self.password = unquote(parts.password) if parts.password else None
+        self.username = unquote(parts.username) if parts.username else None
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [(self.host, self.port)]
@@ -56,10 +58,14 @@ class Redis(Service):
             )
 
     def render_config(self) -> str:
-        """The redis.conf the stack writes: loopback, AOF every second, logs to stdout."""
+        """The redis.conf the stack writes: loopback, AOF every second, logs to stdout.
+
+        The secure stack serves TLS only, on the same port, and knows one ACL user (from
+        the URL); the default user is off.
+        """
         lines = [
             f"bind {self.host}",
-            f"port {self.port}",
+            *self._listen_lines(),
             "protected-mode yes",
             "daemonize no",
             'logfile ""',
@@ -68,9 +74,25 @@ class Redis(Service):
             "appendfsync everysec",
             "save 3600 1 300 100 60 10000",
         ]
-        if self.password:
+        if self.username and self.password:
+            lines += ["user default off", f"user {self.username} on >{self.password} ~* &* +@all"]
+        elif self.password:
             lines.append(f"requirepass {self.password}")
         return "\n".join(lines) + "\n"
+
+    def _listen_lines(self) -> list[str]:
+        if not self.settings.stack_secure:
+            return [f"port {self.port}"]
+        certs = secure.certificates(self.settings.stack_dir)
+        return [
+            "port 0",
+            f"tls-port {self.port}",
+            f"tls-cert-file {certs.cert_file.resolve()}",
+            f"tls-key-file {certs.key_file.resolve()}",
+            f"tls-ca-cert-file {certs.ca_file.resolve()}",
+            # Clients prove who they are with their ACL password, not a certificate.
+            "tls-auth-clients no",
+        ]
 
     def prepare(self, progress: Progress) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

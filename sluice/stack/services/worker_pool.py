@@ -7,6 +7,7 @@ import sys
 import redis
 
 from sluice.crawl.pool import HEARTBEAT
+from sluice.stack import secure
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
 from sluice.stack.services.monitoring import metrics_environment
@@ -35,7 +36,12 @@ class WorkerPoolService(Service):
             name=self.name,
             command=[sys.executable, "-m", "sluice", "worker"],
             directory=self.settings.project_dir,
-            environment=metrics_environment(self.name),
+            # The pool's workers inherit its environment: on the secure stack they publish
+            # to Kafka as the spider user, which may only write the raw topics.
+            environment={
+                **metrics_environment(self.name),
+                **secure.component_environment(self.settings.stack_dir, "spider"),
+            },
             # SIGTERM stops the workers, whose leases then return their requests to the queue.
             stopwaitsecs=45,
             startsecs=2,

@@ -20,7 +20,10 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to serve the MongoDB wire protocol on")
+	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to serve the MongoDB wire protocol on (empty: none)")
+	listenTLS := flag.String("listen-tls", "", "TCP address to serve the MongoDB wire protocol on over TLS (empty: none)")
+	certFile := flag.String("tls-cert-file", "", "server certificate chain (PEM) of the TLS listener")
+	keyFile := flag.String("tls-key-file", "", "server private key (PEM) of the TLS listener")
 	dataDir := flag.String("sqlite-dir", "data", "directory holding one SQLite file per database")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
 	flag.Parse()
@@ -42,7 +45,12 @@ func main() {
 	}
 
 	server, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener: ferretdb.ListenerConfig{
+			TCP:         *listen,
+			TLS:         *listenTLS,
+			TLSCertFile: *certFile,
+			TLSKeyFile:  *keyFile,
+		},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dir + "/",
@@ -56,7 +64,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	logger.Info("serving the MongoDB wire protocol", "listen", *listen, "dir", dir)
+	logger.Info("serving the MongoDB wire protocol", "listen", *listen, "listen-tls", *listenTLS, "dir", dir)
 	if err := server.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("FerretDB stopped with an error", "error", err)
 		os.Exit(1)

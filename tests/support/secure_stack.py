@@ -1,0 +1,91 @@
+"""A second native stack in secure mode, on ports of its own, for the secure-mode tests.
+
+It is started as a user starts one, with `sluice stack up --secure`, in a folder of its own;
+every command and setting of a test reaches it through :attr:`SecureStack.env`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice.settings import Settings, load_settings
+from tests.support.network import free_port
+
+
+@dataclass(frozen=True)
+class SecureStack:
+    """Where the secure stack runs: the variables that point a process at it."""
+
+    env: dict[str, str]
+
+    @classmethod
+    def on_free_ports(cls, stack_dir: Path) -> SecureStack:
+        """Addresses on ports nothing listens on now, data in ``stack_dir``."""
+        pg, redis, kafka, controller, mongo, api = (free_port() for _ in range(6))
+        database = f"127.0.0.1:{pg}"
+        return cls(
+            {
+                "SLUICE_STACK_DIR": str(stack_dir),
+                "SLUICE_POSTGRES_URL": f"postgresql://sluice:sluice@{database}/sluice",
+                "SLUICE_POSTGRES_WRITER_URL": (
+                    f"postgresql://sluice_writer:sluice_writer@{database}/sluice"
+                ),
+                "SLUICE_POSTGRES_READER_URL": (
+                    f"postgresql://sluice_reader:sluice_reader@{database}/sluice"
+                ),
+                "SLUICE_AIRFLOW_DB_URL": f"postgresql://airflow:airflow@{database}/airflow",
+                "SLUICE_REDIS_URL": f"redis://127.0.0.1:{redis}/0",
+                "SLUICE_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka}",
+                "SLUICE_KAFKA_CONTROLLER_PORT": str(controller),
+                "SLUICE_MONGO_URL": f"mongodb://127.0.0.1:{mongo}/sluice",
+                "SLUICE_API_URL": f"http://127.0.0.1:{api}",
+                "SLUICE_BACKUP_DIR": str(stack_dir / "backups"),
+            }
+        )
+
+    def settings(self, component: str = "", **overrides: str) -> Settings:
+        """The settings a process of ``component`` (spider, processor, airflow) would load.
+
+        ``overrides`` are settings by name (``postgres_sslmode="disable"``).
+        """
+        env = {**os.environ, **self.env, **_variables(overrides)}
+        if component:
+            env["SLUICE_COMPONENT"] = component
+        return load_settings(env)
+
+    def cli(
+        self, *args: str, component: str = "", timeout: float = 300, **overrides: str
+    ) -> subprocess.CompletedProcess:
+        """Run ``sluice ARGS`` against this stack as ``component`` (``overrides``: settings)."""
+        env = {**os.environ, **self.env, **_variables(overrides)}
+        if component:
+            env["SLUICE_COMPONENT"] = component
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("sluice")), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def popen(self, *args: str, log: Path, component: str = "") -> subprocess.Popen:
+        """Start ``sluice ARGS`` against this stack in the background, output to ``log``."""
+        env = {**os.environ, **self.env}
+        if component:
+            env["SLUICE_COMPONENT"] = component
+        with log.open("w") as out:
+            return subprocess.Popen(
+                [str(Path(sys.executable).with_name("sluice")), *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+
+def _variables(overrides: dict[str, str]) -> dict[str, str]:
+    return {f"SLUICE_{name.upper()}": value for name, value in overrides.items()}
