@@ -27,6 +27,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SLUICE_PROJECT_DIR=/app \
     SLUICE_STACK_DIR=/tmp/sluice \
     SCRAPY_SETTINGS_MODULE=spiders.settings
+# Debian's Chromium renders JavaScript pages for scrapy-playwright (SLUICE_CHROMIUM points it at
+# /usr/bin/chromium, so Playwright downloads no browser), with fonts that lay pages out as a
+# desktop browser would. No versions: Debian replaces them with each security update, and a
+# pinned one would break the build once it leaves the archive.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 sluice \
     && useradd --system --uid 10001 --gid sluice --home-dir /app --shell /usr/sbin/nologin sluice
 WORKDIR /app
