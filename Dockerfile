@@ -27,6 +27,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SLUICE_PROJECT_DIR=/app \
     SLUICE_STACK_DIR=/tmp/sluice \
     SCRAPY_SETTINGS_MODULE=spiders.settings
+# Debian's Chromium renders JavaScript pages for scrapy-playwright (SLUICE_CHROMIUM points it at
+# /usr/bin/chromium, so Playwright downloads no browser), with fonts that lay pages out as a
+# desktop browser would. No versions: Debian replaces them with each security update, and a
+# pinned one would break the build once it leaves the archive.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 sluice \
     && useradd --system --uid 10001 --gid sluice --home-dir /app --shell /usr/sbin/nologin sluice
 WORKDIR /app
@@ -45,12 +53,24 @@ CMD ["api"]
 # --- airflow: the official image plus Sluice's code, plugins and DAGs -------------------------
 FROM ${AIRFLOW_IMAGE} AS airflow
 COPY --from=build --chown=airflow:0 /wheels /tmp/wheels
-# The official image installs as its own user, against its own constraints.
+COPY --chown=airflow:0 constraints.txt /tmp/constraints.txt
+# The official image installs as its own user. Sluice's wheel goes in without its dependencies:
+# they, and every provider and library the plugins, the DAGs and the sluice package import
+# (tests/unit/deploy/test_image_contents.py derives them from the imports), are named below and
+# pinned by constraints.txt, the versions the tests run against. Airflow is named at the
+# image's own version, so a constraints.txt resolved for another one stops the build instead
+# of replacing the image's Airflow.
 RUN pip install --no-cache-dir --no-deps /tmp/wheels/sluice-*.whl \
-    && pip install --no-cache-dir \
-        "flask-smorest==0.47.0" "scrapy==2.19.0" "scrapy-redis==0.9.1" "extruct==0.18.0" \
-        "confluent-kafka==2.16.1" "pymongo==4.20.0" "marshmallow==4.4.0" \
-    && rm -rf /tmp/wheels
+    && pip install --no-cache-dir --constraint /tmp/constraints.txt \
+        "apache-airflow==${AIRFLOW_VERSION}" \
+        apache-airflow-providers-apache-kafka apache-airflow-providers-postgres \
+        apache-airflow-providers-mongo apache-airflow-providers-redis \
+        scrapy scrapy-redis scrapy-playwright extruct \
+        confluent-kafka aws-msk-iam-sasl-signer-python boto3 \
+        redis sqlalchemy "psycopg[binary]" pymongo \
+        marshmallow flask-smorest prometheus-client statsd \
+        click python-dotenv psutil supervisor \
+    && rm -rf /tmp/wheels /tmp/constraints.txt
 COPY --chown=airflow:0 dags /opt/airflow/dags
 COPY --chown=airflow:0 sql /opt/airflow/sql
 ENV SLUICE_PROJECT_DIR=/opt/airflow
