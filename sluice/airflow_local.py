@@ -85,6 +85,24 @@ def connections(settings: Settings) -> dict[str, dict[str, object]]:
             "conn_type": "kafka",
             "extra": {**settings.kafka, "group.id": "sluice.airflow"},
         },
+        # The object store, for S3DagBundle: keys locally, the pod's IAM role in the cluster.
+        "sluice_object_store": {
+            "conn_type": "aws",
+            **(
+                {
+                    "login": settings.object_store_access_key,
+                    "password": settings.object_store_secret_key,
+                }
+                if settings.object_store_auth == "keys"
+                else {}
+            ),
+            "extra": {
+                "region_name": settings.aws_region or "us-east-1",
+                **(
+                    {"endpoint_url": settings.object_store_url} if settings.object_store_url else {}
+                ),
+            },
+        },
     }
 
 

@@ -214,7 +214,12 @@ def secrets_of(settings: Settings) -> list[str]:
     :data:`MIN_SECRET` characters, such as ``sluice:sluice``) are not secrets: masking every
     "sluice" would make the logs unreadable.
     """
-    found = [settings.kafka_password, settings.airflow_password, settings.redis_password]
+    found = [
+        settings.kafka_password,
+        settings.airflow_password,
+        settings.redis_password,
+        settings.object_store_secret_key,
+    ]
     for url in (
         settings.postgres_url,
         settings.postgres_writer_url,

@@ -93,6 +93,16 @@ class Settings:
     export_dir: Path = Path(".stack/exports")
     backup_dir: Path = Path(".stack/backups")
     backup_keep_days: int = 7
+    # The object store (S3) that keeps backup sets, daily exports and DAG bundles: the native
+    # stack's SeaweedFS locally, AWS S3 in the cluster (auth "aws": the SDK's credential chain,
+    # e.g. the pod's IAM role; "keys": the access and secret key below).
+    object_store_url: str = "http://127.0.0.1:8333"
+    object_store_auth: str = "keys"
+    object_store_access_key: str = "sluice"
+    object_store_secret_key: str = "sluice-object-store"  # noqa: S105 - the local default
+    backup_bucket: str = "sluice-backups"
+    export_bucket: str = "sluice-exports"
+    bundle_bucket: str = "sluice-dag-bundles"
     kafka_controller_port: int = 9093
     kafka_heap: str = "512m"
     pg_bindir: Path = Path("/usr/lib/postgresql/15/bin")
@@ -132,6 +142,12 @@ class Settings:
         _url("redis_url", self.redis_url, ("redis", "rediss"))
         _url("mongo_url", self.mongo_url, ("mongodb",))
         self._secure_urls()
+        if self.object_store_url:
+            _url("object_store_url", self.object_store_url, ("http", "https"))
+        if self.object_store_auth not in ("keys", "aws"):
+            raise SettingsError(
+                f"{ENV_PREFIX}OBJECT_STORE_AUTH={self.object_store_auth!r} is not keys or aws"
+            )
         for name in ("airflow_url", "api_url", "demo_site_url", "prometheus_url"):
             _url(name, getattr(self, name), ("http", "https"))
         for address in self.kafka_bootstrap.split(","):
@@ -236,6 +252,10 @@ class Settings:
         # Settings end up in tracebacks and debug logs: never with their passwords.
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
         return f"Settings({connections.redact(shown, connections.secrets_of(self))})"
+
+    def buckets(self) -> tuple[str, str, str]:
+        """The object store's buckets: backups, exports, DAG bundles."""
+        return (self.backup_bucket, self.export_bucket, self.bundle_bucket)
 
     @property
     def kafka(self) -> dict[str, object]:

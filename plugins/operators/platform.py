@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,8 @@ class MigrateOperator(BaseOperator):
 
 
 class ExportDayOperator(BaseOperator):
-    """Gzipped CSV per table for the run's day (its data interval start, UTC)."""
+    """Gzipped CSV per table for the run's day (its data interval start, UTC), uploaded to
+    ``SLUICE_EXPORT_BUCKET`` under ``<day>/``."""
 
     def __init__(self, *, dest_dir: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -120,6 +122,7 @@ class ExportDayOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
         from sluice.export import export_day
+        from sluice.storage.objects import ObjectStore, ObjectStoreError
 
         hook = SluiceHook()
         settings = hook.settings()
@@ -128,10 +131,23 @@ class ExportDayOperator(BaseOperator):
         with hook.postgres() as conn:
             conn.autocommit = True
             files = export_day(conn, day, dest)
+        store, uris = ObjectStore(settings), {}
         for exported in files:
-            self.log.info("%s: %s rows -> %s", exported.table, exported.rows, exported.path)
+            key = exported.path.relative_to(dest).as_posix()
+            try:
+                store.put_file(settings.export_bucket, key, exported.path)
+            except ObjectStoreError as exc:
+                raise AirflowException(f"export of {exported.table} not uploaded: {exc}") from exc
+            uris[exported.table] = f"s3://{settings.export_bucket}/{key}"
+            self.log.info("%s: %s rows -> %s", exported.table, exported.rows, uris[exported.table])
         return [
-            {"table": f.table, "path": str(f.path), "rows": f.rows, "sha256": f.sha256}
+            {
+                "table": f.table,
+                "path": str(f.path),
+                "uri": uris[f.table],
+                "rows": f.rows,
+                "sha256": f.sha256,
+            }
             for f in files
         ]
 
@@ -190,7 +206,9 @@ class BackupOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> str:
         from sluice.backup import BackupError, create_backup, runs
+        from sluice.backup.remote import upload_backup
         from sluice.storage import postgres
+        from sluice.storage.objects import ObjectStore
 
         hook = SluiceHook()
         settings = hook.settings()
@@ -204,16 +222,18 @@ class BackupOperator(BaseOperator):
                 label=day.isoformat(),
                 overwrite=True,  # a retry replaces the day's set
             )
+            # The pod's disk goes with the pod: the set is kept in the object store.
+            uri = upload_backup(ObjectStore(settings), settings.backup_bucket, made.path)
         except BackupError as exc:
             raise AirflowException(f"backup failed: {exc}") from exc
-        self.log.info("backup set %s (%s bytes)", made.path, made.size)
+        self.log.info("backup set %s (%s bytes) uploaded to %s", made.path, made.size, uri)
         with postgres.connect(settings.postgres_url, autocommit=True) as conn:
-            runs.record_created(conn, made.path.name, str(made.path), made.size)
-        return str(made.path)
+            runs.record_created(conn, made.path.name, uri, made.size)
+        return uri
 
 
 class VerifyBackupOperator(BaseOperator):
-    """Restore the set into scratch databases and compare counts and checksums."""
+    """Fetch the uploaded set, restore it into scratch databases, compare counts and checksums."""
 
     def __init__(self, *, backup_task: str = "backup", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -223,28 +243,36 @@ class VerifyBackupOperator(BaseOperator):
         from pymongo import MongoClient
 
         from sluice.backup import BackupError, runs, verify_backup
+        from sluice.backup.remote import fetch_backup, parse_uri
         from sluice.storage import postgres
+        from sluice.storage.objects import ObjectStore
 
-        path = Path(context["ti"].xcom_pull(task_ids=self.backup_task))
+        uri = context["ti"].xcom_pull(task_ids=self.backup_task)
         hook = SluiceHook()
         settings = hook.settings()
-        with MongoClient(settings.mongo_url, serverSelectionTimeoutMS=120_000) as client:
+        label = parse_uri(uri)[1]
+        with (
+            MongoClient(settings.mongo_url, serverSelectionTimeoutMS=120_000) as client,
+            tempfile.TemporaryDirectory(prefix="sluice-verify-") as scratch,
+        ):
             try:
+                # The uploaded copy, not the local one: that is what a restore would read.
+                path = fetch_backup(ObjectStore(settings), uri, Path(scratch))
                 report = verify_backup(
                     path, postgres_url=settings.postgres_url, mongo_client=client,
                     pg_bindir=settings.pg_bindir,
                 )  # fmt: skip
             except BackupError as exc:
                 with postgres.connect(settings.postgres_url, autocommit=True) as conn:
-                    runs.record_verified(conn, path.name, ok=False, message=str(exc))
-                raise AirflowException(f"backup {path} does not restore: {exc}") from exc
+                    runs.record_verified(conn, label, ok=False, message=str(exc))
+                raise AirflowException(f"backup {uri} does not restore: {exc}") from exc
         with postgres.connect(settings.postgres_url, autocommit=True) as conn:
-            runs.record_verified(conn, path.name, ok=True)
+            runs.record_verified(conn, label, ok=True)
         self.log.info(
             "backup %s restores: %s tables / %s rows, %s collections / %s documents equal",
-            path, report.tables, report.rows, report.collections, report.documents,
+            uri, report.tables, report.rows, report.collections, report.documents,
         )  # fmt: skip
-        return {"path": str(path), "rows": report.rows, "documents": report.documents}
+        return {"uri": uri, "rows": report.rows, "documents": report.documents}
 
 
 class PruneBackupsOperator(BaseOperator):
@@ -252,11 +280,16 @@ class PruneBackupsOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> list[str]:
         from sluice.backup import prune_backups
+        from sluice.backup.remote import prune_remote_backups
+        from sluice.storage.objects import ObjectStore
 
         settings = SluiceHook().settings()
-        removed = prune_backups(settings.backup_dir, settings.backup_keep_days)
+        removed = [str(p) for p in prune_backups(settings.backup_dir, settings.backup_keep_days)]
+        removed += prune_remote_backups(
+            ObjectStore(settings), settings.backup_bucket, settings.backup_keep_days
+        )
         self.log.info("removed %s old backup set(s): %s", len(removed), removed)
-        return [str(p) for p in removed]
+        return removed
 
 
 class ReprocessRawOperator(BaseOperator):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,8 +21,16 @@ from sluice.backup import (
     verify_backup,
 )
 from sluice.backup.postgres import redact
+from sluice.backup.remote import (
+    SCHEME,
+    fetch_backup,
+    list_remote_backups,
+    prune_remote_backups,
+    upload_backup,
+)
 from sluice.settings import Settings
 from sluice.storage.mongo import client as mongo_client
+from sluice.storage.objects import ObjectStore
 
 #: FerretDB scans whole collections for counts and sorts; a backup's reads are long.
 MONGO_TIMEOUT = 120.0
@@ -46,6 +57,22 @@ def _size(size: int) -> str:
             break
         value, unit = value / 1000, larger
     return f"{value:.1f} {unit}"
+
+
+@contextmanager
+def _local_set(settings: Settings, where: str) -> Iterator[Path]:
+    """The set at ``where``: a directory, or an ``s3://`` set fetched into a temporary one."""
+    if not where.startswith(SCHEME):
+        path = Path(where)
+        if not path.is_dir():
+            _fail(BackupError(f"{where} is not a directory", fix="pass a set's directory"))
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="sluice-backup-") as scratch:
+        try:
+            yield fetch_backup(ObjectStore(settings), where, Path(scratch))
+        except BackupError as exc:
+            _fail(exc)
 
 
 _dest_option = click.option(
@@ -75,6 +102,12 @@ def backup() -> None:
     help="Restore the new set into scratch databases and compare it with its manifest.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing set of the same label.")
+@click.option(
+    "--upload/--no-upload",
+    default=True,
+    show_default=True,
+    help="Upload the set to SLUICE_BACKUP_BUCKET (and verify the uploaded copy).",
+)
 @click.pass_obj
 def create_command(
     settings: Settings,
@@ -83,6 +116,7 @@ def create_command(
     keep_days: int | None,
     verify: bool,
     overwrite: bool,
+    upload: bool,
 ) -> None:
     """Dump PostgreSQL and every MongoDB collection into a new backup set."""
     directory = _dest(settings, dest)
@@ -107,29 +141,44 @@ def create_command(
                 f"collections, {sum(c.stats.count for c in manifest.mongo.collections.values())} "
                 "documents"
             )
-            if verify:
-                report = verify_backup(
-                    created.path,
-                    postgres_url=settings.postgres_url,
-                    mongo_client=conn,
-                    pg_bindir=settings.pg_bindir,
-                )
-                click.echo(
-                    f"verified: restored into scratch databases in {report.seconds:.1f}s; "
-                    "every table and collection matches"
-                )
+            where = str(created.path)
+            if upload:
+                where = upload_backup(ObjectStore(settings), settings.backup_bucket, created.path)
+                click.echo(f"uploaded: {where}")
         except BackupError as exc:
             _fail(exc)
+        if verify:
+            # The copy that would be restored is the one verified: the uploaded one if any.
+            with _local_set(settings, where) as copy:
+                try:
+                    report = verify_backup(
+                        copy,
+                        postgres_url=settings.postgres_url,
+                        mongo_client=conn,
+                        pg_bindir=settings.pg_bindir,
+                    )
+                except BackupError as exc:
+                    _fail(exc)
+            click.echo(
+                f"verified {where}: restored into scratch databases in {report.seconds:.1f}s; "
+                "every table and collection matches"
+            )
     if keep_days is not None:
-        _prune(directory, keep_days, dry_run=False)
+        _prune(settings, directory, keep_days, dry_run=False, remote=upload)
 
 
 @backup.command("verify")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("where")
 @click.pass_obj
-def verify_command(settings: Settings, path: Path) -> None:
-    """Check a set's files, restore it into scratch databases and compare with its manifest."""
-    with mongo_client(settings.mongo_url, timeout=MONGO_TIMEOUT) as conn:
+def verify_command(settings: Settings, where: str) -> None:
+    """Check a set's files, restore it into scratch databases and compare with its manifest.
+
+    WHERE is a set's directory or a stored set, s3://<bucket>/<label>.
+    """
+    with (
+        mongo_client(settings.mongo_url, timeout=MONGO_TIMEOUT) as conn,
+        _local_set(settings, where) as path,
+    ):
         try:
             report = verify_backup(
                 path,
@@ -140,18 +189,26 @@ def verify_command(settings: Settings, path: Path) -> None:
         except BackupError as exc:
             _fail(exc)
     click.echo(
-        f"verified {path}: {report.tables} tables ({report.rows} rows) and {report.collections} "
-        f"collections ({report.documents} documents) restore as recorded "
+        f"verified {where}: {report.tables} tables ({report.rows} rows) and "
+        f"{report.collections} collections ({report.documents} documents) restore as recorded "
         f"({report.seconds:.1f}s)"
     )
 
 
 @backup.command("restore")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("where")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def restore_command(settings: Settings, path: Path, yes: bool) -> None:
-    """Replace the live databases' contents with a backup set (stop the writers first)."""
+def restore_command(settings: Settings, where: str, yes: bool) -> None:
+    """Replace the live databases' contents with a backup set (stop the writers first).
+
+    WHERE is a set's directory or a stored set, s3://<bucket>/<label> (see `backup list`).
+    """
+    with _local_set(settings, where) as path:
+        _restore(settings, path, yes)
+
+
+def _restore(settings: Settings, path: Path, yes: bool) -> None:
     try:
         found = read_backup(path)
     except BackupError as exc:
@@ -183,15 +240,28 @@ def restore_command(settings: Settings, path: Path, yes: bool) -> None:
     "--keep-days", type=click.IntRange(min=0), default=DEFAULT_KEEP_DAYS, show_default=True
 )
 @click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+@click.option(
+    "--remote/--no-remote",
+    default=True,
+    show_default=True,
+    help="Also prune the sets stored in SLUICE_BACKUP_BUCKET.",
+)
 @click.pass_obj
-def prune_command(settings: Settings, dest: Path | None, keep_days: int, dry_run: bool) -> None:
+def prune_command(
+    settings: Settings, dest: Path | None, keep_days: int, dry_run: bool, remote: bool
+) -> None:
     """Delete backup sets older than --keep-days days; the newest set is always kept."""
-    _prune(_dest(settings, dest), keep_days, dry_run=dry_run)
+    _prune(settings, _dest(settings, dest), keep_days, dry_run=dry_run, remote=remote)
 
 
-def _prune(directory: Path, keep_days: int, *, dry_run: bool) -> None:
+def _prune(
+    settings: Settings, directory: Path, keep_days: int, *, dry_run: bool, remote: bool
+) -> None:
     try:
-        removed = prune_backups(directory, keep_days, dry_run=dry_run)
+        removed = [str(p) for p in prune_backups(directory, keep_days, dry_run=dry_run)]
+        if remote and not dry_run:
+            store = ObjectStore(settings)
+            removed += prune_remote_backups(store, settings.backup_bucket, keep_days)
     except BackupError as exc:
         _fail(exc)
     verb = "would delete" if dry_run else "deleted"
@@ -206,16 +276,24 @@ def _prune(directory: Path, keep_days: int, *, dry_run: bool) -> None:
 @_dest_option
 @click.pass_obj
 def list_command(settings: Settings, dest: Path | None) -> None:
-    """The backup sets, oldest first."""
-    sets = list_backups(_dest(settings, dest))
+    """The backup sets, here and in SLUICE_BACKUP_BUCKET, oldest first."""
+    try:
+        stored = list_remote_backups(ObjectStore(settings), settings.backup_bucket)
+    except BackupError as exc:
+        _fail(exc)
+    sets = [(str(s.path), s.manifest) for s in list_backups(_dest(settings, dest))]
+    sets += [(s.uri, s.manifest) for s in stored]
     if not sets:
-        click.echo(f"no backup sets in {_dest(settings, dest)}")
+        click.echo(f"no backup sets in {_dest(settings, dest)} or {settings.backup_bucket}")
         return
-    click.echo(f"{'LABEL':<22} {'CREATED (UTC)':<20} {'SIZE':>9} {'ROWS':>10} {'DOCUMENTS':>10}")
-    for found in sets:
-        manifest = found.manifest
+    sets.sort(key=lambda found: (found[1].created_at, found[0]))
+    click.echo(
+        f"{'LABEL':<22} {'CREATED (UTC)':<20} {'SIZE':>9} {'ROWS':>10} {'DOCUMENTS':>10}  WHERE"
+    )
+    for where, manifest in sets:
+        size = sum(f.size for f in manifest.files.values())
         click.echo(
-            f"{found.label:<22} {found.created_at:%Y-%m-%d %H:%M:%S}  {_size(found.size):>9} "
+            f"{manifest.label:<22} {manifest.created_at:%Y-%m-%d %H:%M:%S}  {_size(size):>9} "
             f"{sum(t.count for t in manifest.postgres.tables.values()):>10} "
-            f"{sum(c.stats.count for c in manifest.mongo.collections.values()):>10}"
+            f"{sum(c.stats.count for c in manifest.mongo.collections.values()):>10}  {where}"
         )

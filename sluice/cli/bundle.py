@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tarfile
 from pathlib import Path
 
 import click
@@ -37,6 +38,24 @@ def build_command(settings: Settings, out_dir: Path | None, version: str | None)
         err=True,
     )
     click.echo(str(built.path))
+
+
+@bundle.command("publish")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def publish_command(settings: Settings, archive: Path) -> None:
+    """Upload ARCHIVE to SLUICE_BUNDLE_BUCKET as the release Airflow's S3DagBundle reads."""
+    from sluice.bundle.publish import publish_bundle
+    from sluice.storage.objects import ObjectStore, ObjectStoreError
+
+    try:
+        published = publish_bundle(ObjectStore(settings), settings.bundle_bucket, archive)
+    except (ObjectStoreError, tarfile.TarError, KeyError, OSError) as exc:
+        raise click.ClickException(f"bundle {archive} not published: {exc}") from exc
+    click.echo(
+        f"published {published.version}: {published.files} files to {published.uri} "
+        f"({published.removed} stale removed)"
+    )
 
 
 @bundle.command("verify")

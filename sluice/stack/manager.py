@@ -124,6 +124,8 @@ class Stack:
                 "redis": "SLUICE_REDIS_URL",
                 "kafka": "SLUICE_KAFKA_BOOTSTRAP / SLUICE_KAFKA_CONTROLLER_PORT",
                 "ferretdb": "SLUICE_MONGO_URL",
+                "seaweedfs": "SLUICE_OBJECT_STORE_URL (it uses that port and the next three, "
+                "and each plus 10000)",
                 "demo-site": "SLUICE_DEMO_SITE_URL",
             }.get(service.name, "its address setting")
             raise StackError(

@@ -88,7 +88,7 @@ def test_every_envelope_of_a_secure_crawl_is_archived(secure_stack, crawled):
     assert archived == stored > 0
 
 
-def test_a_backup_of_the_secure_stack_restores(secure_stack, crawled):
+def test_a_backup_of_the_secure_stack_restores_from_the_object_store(secure_stack, crawled):
     settings = secure_stack.settings()
     created = secure_stack.cli("backup", "create", "--label", "secure", timeout=600)
     assert created.returncode == 0, created.stderr[-3000:]
@@ -97,7 +97,7 @@ def test_a_backup_of_the_secure_stack_restores(secure_stack, crawled):
         conn.execute("DELETE FROM product_prices")
         conn.execute("DELETE FROM products")
     restored = secure_stack.cli(
-        "backup", "restore", "--yes", str(settings.backup_dir / "secure"), timeout=600
+        "backup", "restore", "--yes", f"s3://{settings.backup_bucket}/secure", timeout=600
     )
     assert restored.returncode == 0, restored.stderr[-3000:]
     with connect(settings.postgres_url) as conn:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sluice.settings import Settings, load_settings
-from tests.support.network import free_port
+from tests.support.network import free_port, free_port_block
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class SecureStack:
     def on_free_ports(cls, stack_dir: Path) -> SecureStack:
         """Addresses on ports nothing listens on now, data in ``stack_dir``."""
         pg, redis, kafka, controller, mongo, api = (free_port() for _ in range(6))
+        objects = free_port_block(4, start=21000)
         database = f"127.0.0.1:{pg}"
         return cls(
             {
@@ -44,6 +45,7 @@ class SecureStack:
                 "SLUICE_MONGO_URL": f"mongodb://127.0.0.1:{mongo}/sluice",
                 "SLUICE_API_URL": f"http://127.0.0.1:{api}",
                 "SLUICE_BACKUP_DIR": str(stack_dir / "backups"),
+                "SLUICE_OBJECT_STORE_URL": f"http://127.0.0.1:{objects}",
             }
         )
 

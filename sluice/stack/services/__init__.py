@@ -15,12 +15,19 @@ from sluice.stack.services.monitoring import monitoring_services
 from sluice.stack.services.postgres import Postgres
 from sluice.stack.services.processor import Processor
 from sluice.stack.services.redis import Redis
+from sluice.stack.services.seaweedfs import SeaweedFS
 from sluice.stack.services.worker_pool import WorkerPoolService
 
 
 def all_services(settings: Settings) -> list[Service]:
     """The data services of ``sluice stack``, in the order they are reported."""
-    return [Postgres(settings), Redis(settings), Kafka(settings), FerretDB(settings)]
+    return [
+        Postgres(settings),
+        Redis(settings),
+        Kafka(settings),
+        FerretDB(settings),
+        SeaweedFS(settings),
+    ]
 
 
 def platform_services(settings: Settings) -> list[Service]:

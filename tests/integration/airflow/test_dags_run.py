@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from sluice.backup.remote import list_remote_backups
+from sluice.storage.objects import ObjectStore
 from sluice.storage.postgres import connect
 from tests.support.airflow import load_dag
 
@@ -91,8 +93,10 @@ def test_pipeline_health_succeeds_exactly_when_the_pipeline_is_healthy(
 def test_export_daily_writes_a_gzipped_csv_per_table(platform, airflow_env, settings):
     today = datetime.now(UTC).replace(hour=1, minute=30, second=0, microsecond=0)
     assert run_dag(settings, "export_daily", today).state == "success"
-    folder = settings.export_dir / today.date().isoformat()
-    assert {p.name for p in folder.iterdir()} >= {
+    day = today.date().isoformat()
+    # The copy in the object store is the one that outlives the pod's disk.
+    stored = ObjectStore(settings).objects(settings.export_bucket, f"{day}/")
+    assert {o.key.removeprefix(f"{day}/") for o in stored} >= {
         "products.csv.gz", "product_prices.csv.gz", "quotes.csv.gz", "crawl_runs.csv.gz"
     }  # fmt: skip
 
@@ -115,8 +119,8 @@ def test_nightly_backup_writes_a_set_that_restores(platform, airflow_env, settin
     run = run_dag(settings, "nightly_backup")
     assert run.state == "success"
     day = run.logical_date.date().isoformat()
-    assert (settings.backup_dir / day / "manifest.json").is_file()
-    assert (settings.backup_dir / day / "postgres.dump").stat().st_size > 0
+    stored = list_remote_backups(ObjectStore(settings), settings.backup_bucket)
+    assert day in [s.label for s in stored]
 
 
 def test_reprocess_raw_replays_the_days_archive_and_changes_no_row(platform, airflow_env, settings):

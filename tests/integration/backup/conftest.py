@@ -20,6 +20,7 @@ from psycopg import sql
 from pymongo.database import Database
 
 from sluice.storage.mongo import client as mongo_client
+from sluice.storage.objects import ObjectStore
 from sluice.storage.postgres import connect
 
 PRODUCTS = 40
@@ -36,11 +37,17 @@ class Source:
     mongo_url: str
     mongo_db: Database
     product_source: str
+    #: a bucket of the tests' own: what they upload and prune never touches real sets
+    bucket: str
 
     @property
     def env(self) -> dict[str, str]:
-        """Environment that points the `sluice` command at these databases."""
-        return {"SLUICE_POSTGRES_URL": self.postgres_url, "SLUICE_MONGO_URL": self.mongo_url}
+        """Environment that points the `sluice` command at these databases and bucket."""
+        return {
+            "SLUICE_POSTGRES_URL": self.postgres_url,
+            "SLUICE_MONGO_URL": self.mongo_url,
+            "SLUICE_BACKUP_BUCKET": self.bucket,
+        }
 
 
 def with_path(url: str, database: str) -> str:
@@ -60,7 +67,10 @@ def source(stack, settings, sluice_cli) -> Iterator[Source]:
         mongo_url=with_path(settings.mongo_url, name),
         mongo_db=client[name],
         product_source=f"test-{uuid.uuid4().hex[:8]}.localhost",
+        bucket=name.replace("_", "-"),
     )
+    store = ObjectStore(settings)
+    store.ensure_bucket(found.bucket)
     try:
         result = sluice_cli("migrate", env=found.env)
         assert result.returncode == 0, result.stderr
@@ -68,6 +78,8 @@ def source(stack, settings, sluice_cli) -> Iterator[Source]:
         seed_mongo(found)
         yield found
     finally:
+        store.delete_folder(found.bucket, "")
+        store.client.delete_bucket(Bucket=found.bucket)
         client.drop_database(name)
         client.close()
         with connect(settings.postgres_url, autocommit=True) as conn:

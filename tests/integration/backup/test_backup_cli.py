@@ -33,12 +33,12 @@ def test_create_backs_up_and_verifies_the_real_postgres_database(
         "2026-11-23",
         "--keep-days",
         "7",
-        env={"SLUICE_MONGO_URL": source.mongo_url},
+        env={"SLUICE_MONGO_URL": source.mongo_url, "SLUICE_BACKUP_BUCKET": source.bucket},
     )
 
     assert result.returncode == 0, result.stderr
     assert "backup 2026-11-23:" in result.stdout
-    assert "verified: restored into scratch databases" in result.stdout
+    assert f"verified s3://{source.bucket}/2026-11-23: restored into scratch" in result.stdout
     assert "pruned: 0 older than 7 days" in result.stdout
     manifest = json.loads((tmp_path / "2026-11-23" / "manifest.json").read_text())
     assert manifest["postgres"]["database"] == "sluice"

@@ -107,7 +107,9 @@ def test_require_executable_names_package_and_setting():
 
 
 def test_services_are_listed_in_start_order(settings):
-    assert [s.name for s in all_services(settings)] == ["postgres", "redis", "kafka", "ferretdb"]
+    assert [s.name for s in all_services(settings)] == [
+        "postgres", "redis", "kafka", "ferretdb", "seaweedfs"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
