@@ -310,6 +310,27 @@ password mechanism (MSK IAM needs none).
 {{- end -}}
 {{- end -}}
 
+{{- define "sluice.sourcesConfigMapName" -}}
+{{- include "sluice.componentName" (dict "root" . "component" "sources") -}}
+{{- end -}}
+
+{{/* Where the migration Job finds the sources. */}}
+{{- define "sluice.sourcesPath" -}}/etc/sluice/sources/sources.json{{- end -}}
+
+{{- /* The sources as `sluice source sync` reads them: a JSON list, snake_case keys. */ -}}
+{{- define "sluice.sourcesJson" -}}
+{{- $sources := list -}}
+{{- $names := dict -}}
+{{- range $index, $source := .Values.sources -}}
+{{- if hasKey $names $source.name -}}
+{{- fail (printf "sources[%d]: the name %q is given twice" $index $source.name) -}}
+{{- end -}}
+{{- $_ := set $names $source.name true -}}
+{{- $sources = append $sources (dict "name" $source.name "spider" $source.spider "start_urls" $source.startUrls "enabled" (ternary $source.enabled true (hasKey $source "enabled"))) -}}
+{{- end -}}
+{{- $sources | toJson -}}
+{{- end -}}
+
 {{- define "sluice.kedaKafkaAuthName" -}}
 {{- include "sluice.componentName" (dict "root" . "component" "kafka-auth") -}}
 {{- end -}}

@@ -1113,3 +1113,109 @@ def test_airflow_service_accounts_carry_the_airflow_role(values, managed_env):
     }
     (role,) = roles
     assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/sluice-{managed_env}-airflow", role), role
+
+
+# --- sources: the registry synced by the migration Job ----------------------------------------
+
+SOURCES_VALUES = """\
+sources:
+  - name: demo-shop
+    spider: ecommerce
+    startUrls: [https://shop.example/, https://shop.example/sale/]
+  - name: quotes
+    spider: quotes
+    startUrls: [https://quotes.example/]
+    enabled: false
+"""
+
+
+@pytest.fixture(scope="module")
+def with_sources(tool, chart, tmp_path_factory) -> list[dict]:
+    """The dev release with two sources."""
+    extra = tmp_path_factory.mktemp("sources") / "sources.yaml"
+    extra.write_text(SOURCES_VALUES, encoding="utf-8")
+    result = helm_template(tool, chart, "-f", str(chart / "values-dev.yaml"), "-f", str(extra))
+    assert result.returncode == 0, result.stderr
+    return documents(result.stdout)
+
+
+def test_sources_render_as_the_json_sluice_source_sync_reads(with_sources):
+    config = named(with_sources, "ConfigMap", f"{RELEASE}-sources")
+    assert json.loads(config["data"]["sources.json"]) == [
+        {
+            "name": "demo-shop",
+            "spider": "ecommerce",
+            "start_urls": ["https://shop.example/", "https://shop.example/sale/"],
+            "enabled": True,
+        },
+        {
+            "name": "quotes",
+            "spider": "quotes",
+            "start_urls": ["https://quotes.example/"],
+            "enabled": False,
+        },
+    ]
+
+
+def test_the_migration_job_syncs_the_sources_after_migrating(with_sources):
+    (job,) = of_kind(with_sources, "Job")
+    pod = job["spec"]["template"]["spec"]
+    mounted = {
+        m["mountPath"]: next(v for v in pod["volumes"] if v["name"] == m["name"])
+        for m in pod["containers"][0]["volumeMounts"]
+    }
+    assert (
+        [c["args"] for c in pod["initContainers"]],
+        [c["args"] for c in pod["containers"]],
+        mounted["/etc/sluice/sources"]["configMap"]["name"],
+    ) == (
+        [["migrate"]],
+        [["source", "sync", "/etc/sluice/sources/sources.json"]],
+        f"{RELEASE}-sources",
+    )
+
+
+def test_changed_sources_make_a_new_migration_job(tool, chart, with_sources, tmp_path):
+    extra = tmp_path / "sources.yaml"
+    extra.write_text(SOURCES_VALUES.replace("enabled: false", "enabled: true"), encoding="utf-8")
+    result = helm_template(tool, chart, "-f", str(chart / "values-dev.yaml"), "-f", str(extra))
+    assert result.returncode == 0, result.stderr
+    (before,) = of_kind(with_sources, "Job")
+    (after,) = of_kind(documents(result.stdout), "Job")
+    assert before["metadata"]["name"] != after["metadata"]["name"]
+
+
+def test_without_sources_the_job_only_migrates(manifests, env):
+    rendered = manifests[env]
+    (job,) = of_kind(rendered, "Job")
+    pod = job["spec"]["template"]["spec"]
+    sources = [
+        m for m in of_kind(rendered, "ConfigMap") if m["metadata"]["name"].endswith("-sources")
+    ]
+    assert ([c["args"] for c in pod["containers"]], pod.get("initContainers"), sources) == (
+        [["migrate"]],
+        None,
+        [],
+    )
+
+
+def test_a_source_named_twice_fails_to_render(tool, chart, tmp_path):
+    extra = tmp_path / "sources.yaml"
+    extra.write_text(SOURCES_VALUES.replace("name: quotes", "name: demo-shop"), encoding="utf-8")
+    result = helm_template(tool, chart, "-f", str(chart / "values-dev.yaml"), "-f", str(extra))
+    assert result.returncode != 0 and '"demo-shop" is given twice' in result.stderr
+
+
+def test_a_release_with_sources_passes_kubernetes_validate(tool, with_sources, tmp_path):
+    target = tmp_path / "sources.yaml"
+    target.write_text(yaml.safe_dump_all(with_sources), encoding="utf-8")
+    result = tool("kubernetes-validate", "--strict", "-k", KUBERNETES_VERSION, str(target))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_release_with_sources_passes_checkov(tool, with_sources, tmp_path):
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump_all(with_sources), encoding="utf-8")
+    result = checkov(tool, tmp_path)
+    assert result.returncode == 0 and re.search(r"Passed checks: [1-9]", result.stdout), (
+        result.stdout
+    )
