@@ -1115,6 +1115,17 @@ def test_airflow_service_accounts_carry_the_airflow_role(values, managed_env):
     assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/sluice-{managed_env}-airflow", role), role
 
 
+def test_airflow_uses_the_fab_auth_manager_outside_dev(values, env):
+    managers = [
+        entry["value"]
+        for entry in values[env]["airflow"].get("env", [])
+        if entry["name"] == "AIRFLOW__CORE__AUTH_MANAGER"
+    ]
+    fab = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    # dev keeps Airflow's default, the simple auth manager.
+    assert managers == ([] if env == "dev" else [fab])
+
+
 # --- sources: the registry synced by the migration Job ----------------------------------------
 
 SOURCES_VALUES = """\
