@@ -137,6 +137,16 @@ module "backups_bucket" {
   noncurrent_version_days      = 7
 }
 
+module "exports_bucket" {
+  source = "../modules/s3_bucket"
+
+  bucket_name             = "${local.name}-exports-${local.bucket_suffix}"
+  purpose                 = "exports"
+  kms_key_arn             = module.kms.key_arns["s3"]
+  expiration_days         = var.export_bucket_retention_days
+  noncurrent_version_days = 7
+}
+
 module "dag_bundles_bucket" {
   source = "../modules/s3_bucket"
 
@@ -159,7 +169,9 @@ module "workload_iam" {
   redis_secret_arn           = module.redis.auth_secret_arn
   secrets_kms_key_arn        = module.kms.key_arns["secrets"]
   kafka_cluster_arn          = module.kafka.cluster_arn
+  keda_operator_role_arn     = var.keda_operator_role_arn
   dag_bundle_bucket_arn      = module.dag_bundles_bucket.bucket_arn
   backup_bucket_arn          = module.backups_bucket.bucket_arn
+  export_bucket_arn          = module.exports_bucket.bucket_arn
   s3_kms_key_arn             = module.kms.key_arns["s3"]
 }

@@ -8,6 +8,11 @@ output "vpc_id" {
   value       = module.network.vpc_id
 }
 
+output "vpc_cidr" {
+  description = "IPv4 range of the VPC, where every data service listens (the chart's networkPolicy.dataServices)."
+  value       = var.vpc_cidr
+}
+
 output "nat_public_ips" {
   description = "Addresses the crawlers' requests leave from."
   value       = module.network.nat_public_ips
@@ -68,17 +73,42 @@ output "documentdb_master_secret_arn" {
   value       = module.documentdb.master_secret_arn
 }
 
+output "object_store_url" {
+  description = "S3 endpoint of the region (SLUICE_OBJECT_STORE_URL); the pods sign with their IRSA role."
+  value       = "https://s3.${var.region}.amazonaws.com"
+}
+
 output "backups_bucket" {
-  description = "Bucket nightly_backup writes backup sets to."
+  description = "Bucket nightly_backup writes backup sets to (SLUICE_BACKUP_BUCKET)."
   value       = module.backups_bucket.bucket_name
 }
 
+output "exports_bucket" {
+  description = "Bucket export_daily writes its CSV files to (SLUICE_EXPORT_BUCKET)."
+  value       = module.exports_bucket.bucket_name
+}
+
 output "dag_bundles_bucket" {
-  description = "Bucket the S3 DAG bundle of Airflow reads from (sluice bundle build uploads here)."
+  description = "Bucket the S3 DAG bundle of Airflow reads from (sluice bundle build uploads here; SLUICE_BUNDLE_BUCKET)."
   value       = module.dag_bundles_bucket.bucket_name
 }
 
 output "workload_role_arns" {
-  description = "IRSA role of each workload, for the eks.amazonaws.com/role-arn annotation in the Helm values."
+  description = "IRSA role of each workload (app, airflow, secrets), by workload."
   value       = module.workload_iam.role_arns
+}
+
+output "app_role_arn" {
+  description = "IRSA role of the Helm chart's pods: serviceAccount.annotations eks.amazonaws.com/role-arn."
+  value       = module.workload_iam.app_role_arn
+}
+
+output "airflow_role_arn" {
+  description = "IRSA role of Airflow's pods: eks.amazonaws.com/role-arn of the Airflow chart's service accounts."
+  value       = module.workload_iam.airflow_role_arn
+}
+
+output "secrets_role_arn" {
+  description = "IRSA role that reads the connection secrets to fill the chart's existingSecret."
+  value       = module.workload_iam.secrets_role_arn
 }

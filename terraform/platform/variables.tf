@@ -286,3 +286,24 @@ variable "backup_bucket_retention_days" {
     error_message = "backup_bucket_retention_days must be at least 7."
   }
 }
+
+variable "export_bucket_retention_days" {
+  description = "Days an export_daily file stays in the exports bucket before S3 expires it."
+  type        = number
+
+  validation {
+    condition     = var.export_bucket_retention_days >= 1
+    error_message = "export_bucket_retention_days must be at least 1."
+  }
+}
+
+variable "keda_operator_role_arn" {
+  description = "IAM role of KEDA's operator (from its own install), allowed to assume the app role to read the processors' consumer lag from MSK; empty: none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.keda_operator_role_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.keda_operator_role_arn))
+    error_message = "keda_operator_role_arn must be empty or an IAM role ARN."
+  }
+}

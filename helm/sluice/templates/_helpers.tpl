@@ -77,16 +77,21 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 The environment of one container: the settings ConfigMap, then only the keys of the existing
-Secret this component needs (least privilege: the API never sees the owner's URL).
-Call with (dict "root" $ "keys" list "optionalKeys" list "extra" list).
+Secret this component needs (least privilege: the API never sees the owner's URL). A Kafka
+client ("kafka" true) also gets the SASL password, when its mechanism has one.
+Call with (dict "root" $ "keys" list "optionalKeys" list "extra" list "kafka" bool).
 */}}
 {{- define "sluice.env" -}}
 {{- $secret := include "sluice.existingSecret" .root -}}
+{{- $keys := .keys -}}
+{{- if .kafka -}}
+{{- $keys = concat $keys (include "sluice.kafkaSecretKeys" .root | fromJsonArray) | uniq -}}
+{{- end -}}
 envFrom:
   - configMapRef:
       name: {{ include "sluice.configMapName" .root }}
 env:
-{{- range .keys }}
+{{- range $keys }}
   - name: {{ . }}
     valueFrom:
       secretKeyRef:
@@ -161,6 +166,17 @@ securityContext:
   mountPath: /tmp
 {{- end -}}
 
+{{/* Every Sluice pod's volumes: /tmp and, when there is one, the CA bundle. */}}
+{{- define "sluice.volumes" -}}
+{{ include "sluice.tmpVolume" . }}
+{{- include "sluice.caBundleVolume" . }}
+{{- end -}}
+
+{{- define "sluice.volumeMounts" -}}
+{{ include "sluice.tmpVolumeMount" . }}
+{{- include "sluice.caBundleVolumeMount" . }}
+{{- end -}}
+
 {{/* Rolls the pods when the settings change, since envFrom is read only at start. */}}
 {{- define "sluice.podAnnotations" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
@@ -211,4 +227,123 @@ readinessProbe:
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 3
+{{- end -}}
+
+{{- /*
+Connection security: the combinations sluice/connections.py refuses fail the render here, with
+the value to change, instead of crash-looping every pod.
+*/ -}}
+{{- define "sluice.checkConnections" -}}
+{{- $kafka := .Values.config.kafka -}}
+{{- $mechanism := $kafka.saslMechanism | default "" | upper -}}
+{{- if and $mechanism (not (hasPrefix "SASL_" $kafka.securityProtocol)) -}}
+{{- fail (printf "config.kafka.saslMechanism=%s needs config.kafka.securityProtocol SASL_SSL (or SASL_PLAINTEXT), not %s" $mechanism $kafka.securityProtocol) -}}
+{{- end -}}
+{{- if and (hasPrefix "SASL_" $kafka.securityProtocol) (not $mechanism) -}}
+{{- fail (printf "config.kafka.securityProtocol=%s needs config.kafka.saslMechanism (AWS_MSK_IAM or SCRAM-SHA-512)" $kafka.securityProtocol) -}}
+{{- end -}}
+{{- if eq $mechanism "AWS_MSK_IAM" -}}
+{{- if ne $kafka.securityProtocol "SASL_SSL" -}}
+{{- fail "config.kafka.saslMechanism=AWS_MSK_IAM works over config.kafka.securityProtocol=SASL_SSL only" -}}
+{{- end -}}
+{{- if not .Values.config.awsRegion -}}
+{{- fail "config.kafka.saslMechanism=AWS_MSK_IAM needs config.awsRegion: MSK IAM tokens are signed for a region" -}}
+{{- end -}}
+{{- else if $mechanism -}}
+{{- if not $kafka.username -}}
+{{- fail (printf "config.kafka.saslMechanism=%s needs config.kafka.username (and SLUICE_KAFKA_PASSWORD in existingSecret)" $mechanism) -}}
+{{- end -}}
+{{- if .Values.keda.enabled -}}
+{{- fail (printf "keda.enabled with config.kafka.saslMechanism=%s: the chart gives KEDA's Kafka triggers no password; use AWS_MSK_IAM, or turn KEDA off" $mechanism) -}}
+{{- end -}}
+{{- end -}}
+{{- $bundle := .Values.tls.caBundle -}}
+{{- if and $bundle.services (not $bundle.configMap) -}}
+{{- fail (printf "tls.caBundle.services=%v needs tls.caBundle.configMap: the ConfigMap holding the CA bundle" $bundle.services) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the CA bundle is mounted in every Sluice pod (and in Airflow's, by its values). */}}
+{{- define "sluice.caBundleDir" -}}/etc/sluice/tls{{- end -}}
+
+{{- define "sluice.caBundlePath" -}}{{ include "sluice.caBundleDir" . }}/ca.pem{{- end -}}
+
+{{- /* The CA file variables of the services that verify against the bundle, as YAML. */ -}}
+{{- define "sluice.caFileSettings" -}}
+{{- $variables := dict "all" "SLUICE_TLS_CA_FILE" "kafka" "SLUICE_KAFKA_CA_FILE" "postgres" "SLUICE_POSTGRES_CA_FILE" "redis" "SLUICE_REDIS_CA_FILE" "mongo" "SLUICE_MONGO_CA_FILE" -}}
+{{- range .Values.tls.caBundle.services }}
+{{ index $variables . }}: {{ include "sluice.caBundlePath" $ }}
+{{- end }}
+{{- end -}}
+
+{{- define "sluice.caBundleVolume" -}}
+{{- with .Values.tls.caBundle }}
+{{- if .configMap }}
+- name: ca-bundle
+  configMap:
+    name: {{ .configMap }}
+    items:
+      - key: {{ .key }}
+        path: ca.pem
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "sluice.caBundleVolumeMount" -}}
+{{- if .Values.tls.caBundle.configMap }}
+- name: ca-bundle
+  mountPath: {{ include "sluice.caBundleDir" . }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- /*
+The existing Secret's keys a Kafka client needs besides its own: the SASL password, with a
+password mechanism (MSK IAM needs none).
+*/ -}}
+{{- define "sluice.kafkaSecretKeys" -}}
+{{- $mechanism := .Values.config.kafka.saslMechanism | default "" | upper -}}
+{{- if and $mechanism (ne $mechanism "AWS_MSK_IAM") -}}
+{{- list "SLUICE_KAFKA_PASSWORD" | toJson -}}
+{{- else -}}
+{{- list | toJson -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "sluice.sourcesConfigMapName" -}}
+{{- include "sluice.componentName" (dict "root" . "component" "sources") -}}
+{{- end -}}
+
+{{/* Where the migration Job finds the sources. */}}
+{{- define "sluice.sourcesPath" -}}/etc/sluice/sources/sources.json{{- end -}}
+
+{{- /* The sources as `sluice source sync` reads them: a JSON list, snake_case keys. */ -}}
+{{- define "sluice.sourcesJson" -}}
+{{- $sources := list -}}
+{{- $names := dict -}}
+{{- range $index, $source := .Values.sources -}}
+{{- if hasKey $names $source.name -}}
+{{- fail (printf "sources[%d]: the name %q is given twice" $index $source.name) -}}
+{{- end -}}
+{{- $_ := set $names $source.name true -}}
+{{- $sources = append $sources (dict "name" $source.name "spider" $source.spider "start_urls" $source.startUrls "enabled" (ternary $source.enabled true (hasKey $source "enabled"))) -}}
+{{- end -}}
+{{- $sources | toJson -}}
+{{- end -}}
+
+{{- define "sluice.kedaKafkaAuthName" -}}
+{{- include "sluice.componentName" (dict "root" . "component" "kafka-auth") -}}
+{{- end -}}
+
+{{- /* The security metadata of KEDA's Kafka triggers, after the chart's Kafka settings. */ -}}
+{{- define "sluice.kedaKafkaSecurity" -}}
+{{- $kafka := .Values.config.kafka -}}
+{{- if hasSuffix "SSL" $kafka.securityProtocol }}
+tls: enable
+{{- end }}
+{{- if eq ($kafka.saslMechanism | default "" | upper) "AWS_MSK_IAM" }}
+sasl: oauthbearer
+saslTokenProvider: aws_msk_iam
+awsRegion: {{ .Values.config.awsRegion | quote }}
+{{- end }}
 {{- end -}}

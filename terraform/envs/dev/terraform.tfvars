@@ -33,3 +33,4 @@ documentdb_instance_count       = 1
 documentdb_performance_insights = false
 
 backup_bucket_retention_days = 14
+export_bucket_retention_days = 14

@@ -34,3 +34,4 @@ documentdb_instance_count       = 3
 documentdb_performance_insights = true
 
 backup_bucket_retention_days = 365
+export_bucket_retention_days = 90

@@ -34,3 +34,4 @@ documentdb_instance_count       = 2
 documentdb_performance_insights = true
 
 backup_bucket_retention_days = 30
+export_bucket_retention_days = 30

@@ -1,7 +1,10 @@
 # IAM roles of the platform's workloads, assumed through IRSA by their Kubernetes service
-# accounts. Each role gets only what its workload does: the API reads PostgreSQL and Redis, the
-# workers produce crawled items, the processors consume them and write the stores, Airflow
-# reads the DAG bundles and writes the backups, the migrations job creates schemas and topics.
+# accounts. The Helm chart runs every Sluice pod (API, processors, spider workers, state
+# exporter, migrations) under one ServiceAccount, which the production canary shares, so the
+# chart's pods have one role, `app`: Kafka through MSK IAM and the platform's buckets. Airflow
+# has its own (`airflow`). Neither reads Secrets Manager: the pods get their credentials from
+# the Kubernetes Secret the chart names (existingSecret); `secrets` is the role whatever fills
+# that Secret assumes (an External Secrets SecretStore's service account).
 
 data "aws_region" "current" {}
 
@@ -11,39 +14,47 @@ locals {
   # Topic and group ARNs share the cluster's name and UUID: arn:...:topic/<name>/<uuid>/<topic>.
   kafka_topics = "${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${var.kafka_prefix}*"
   kafka_groups = "${replace(var.kafka_cluster_arn, ":cluster/", ":group/")}/${var.kafka_prefix}*"
-  raw_topics   = "${replace(var.kafka_cluster_arn, ":cluster/", ":topic/")}/${var.kafka_prefix}raw.*"
 
   secrets_via = "secretsmanager.${data.aws_region.current.region}.amazonaws.com"
   s3_via      = "s3.${data.aws_region.current.region}.amazonaws.com"
 
-  # The connection secrets each workload reads. Airflow's quality checks, backups and
-  # re-processing read the stores; the migrations job reads every secret, as it creates the
-  # roles and the schema.
+  # Read and write: backup sets (nightly_backup prunes the old ones) and exports. Read only:
+  # DAG bundles, which CI publishes; a pod that could write them could change the code
+  # Airflow runs.
+  read_write_buckets = [var.backup_bucket_arn, var.export_bucket_arn]
+  read_only_buckets  = [var.dag_bundle_bucket_arn]
+
+  # The connection secrets each role reads. Airflow's quality checks, backups and
+  # re-processing read the stores; `secrets` reads every connection secret, to fill the
+  # chart's existingSecret and Airflow's Secrets.
   secrets_read = {
-    api        = [var.postgres_app_secret_arns["sluice_reader"], var.redis_secret_arn]
-    workers    = [var.redis_secret_arn]
-    processors = [var.postgres_app_secret_arns["sluice_writer"], var.documentdb_secret_arn, var.redis_secret_arn]
+    app = []
     airflow = [
       var.postgres_app_secret_arns["airflow"],
       var.postgres_master_secret_arn,
       var.documentdb_secret_arn,
       var.redis_secret_arn,
     ]
-    migrations = concat([var.postgres_master_secret_arn, var.documentdb_secret_arn], values(var.postgres_app_secret_arns))
+    secrets = concat(
+      [var.postgres_master_secret_arn, var.documentdb_secret_arn, var.redis_secret_arn],
+      values(var.postgres_app_secret_arns),
+    )
   }
 
-  # Each workload's own statements, on top of reading its secrets (the API needs nothing more).
+  # Each role's own statements, on top of reading its secrets.
   own_statements = {
-    api        = []
-    workers    = [data.aws_iam_policy_document.workers.json]
-    processors = [data.aws_iam_policy_document.processors.json]
-    airflow    = [data.aws_iam_policy_document.airflow.json]
-    migrations = [data.aws_iam_policy_document.migrations.json]
+    app     = [data.aws_iam_policy_document.kafka.json, data.aws_iam_policy_document.buckets.json]
+    airflow = [data.aws_iam_policy_document.kafka.json, data.aws_iam_policy_document.buckets.json]
+    secrets = []
   }
+
+  # KEDA reads the processors' consumer lag from MSK as the `app` role (TriggerAuthentication
+  # with identityOwner: workload), so KEDA's operator role may assume it.
+  keda_assumes = var.keda_operator_role_arn == "" ? {} : { app = var.keda_operator_role_arn }
 }
 
 data "aws_iam_policy_document" "secrets" {
-  for_each = local.secrets_read
+  for_each = { for role, arns in local.secrets_read : role => arns if length(arns) > 0 }
 
   statement {
     sid       = "ReadConnectionSecrets"
@@ -68,7 +79,8 @@ data "aws_iam_policy_document" "role" {
   for_each = local.secrets_read
 
   source_policy_documents = concat(
-    [data.aws_iam_policy_document.secrets[each.key].json], local.own_statements[each.key]
+    [for role, document in data.aws_iam_policy_document.secrets : document.json if role == each.key],
+    local.own_statements[each.key],
   )
 }
 
@@ -95,6 +107,20 @@ data "aws_iam_policy_document" "assume" {
       values   = [for account in each.value : "system:serviceaccount:${var.namespace}:${account}"]
     }
   }
+
+  dynamic "statement" {
+    for_each = contains(keys(local.keda_assumes), each.key) ? [local.keda_assumes[each.key]] : []
+
+    content {
+      sid     = "KedaReadsConsumerLag"
+      actions = ["sts:AssumeRole"]
+
+      principals {
+        type        = "AWS"
+        identifiers = [statement.value]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role" "this" {
@@ -113,59 +139,55 @@ resource "aws_iam_role_policy" "this" {
   policy = data.aws_iam_policy_document.role[each.key].json
 }
 
-data "aws_iam_policy_document" "workers" {
+# MSK IAM: connect, produce (idempotently), consume, commit offsets and create the platform's
+# topics, on the sluice.* topics and groups only.
+data "aws_iam_policy_document" "kafka" {
   statement {
     sid       = "ConnectToKafka"
     actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
     resources = [var.kafka_cluster_arn]
   }
 
+  # Workers produce the raw topics, processors consume them and produce dead letters, Airflow
+  # re-drives them; migrations create the topics with their partition counts and retention.
   statement {
-    sid       = "ProduceRawItems"
-    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]
-    resources = [local.raw_topics]
-  }
-}
-
-data "aws_iam_policy_document" "processors" {
-  statement {
-    sid       = "ConnectToKafka"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
-    resources = [var.kafka_cluster_arn]
-  }
-
-  # Consume the raw topics, and produce refused records to the dead-letter topic.
-  statement {
-    sid       = "ConsumeAndDeadLetter"
-    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData"]
+    sid = "ReadWriteAndCreateTopics"
+    actions = [
+      "kafka-cluster:DescribeTopic",
+      "kafka-cluster:ReadData",
+      "kafka-cluster:WriteData",
+      "kafka-cluster:CreateTopic",
+      "kafka-cluster:DescribeTopicDynamicConfiguration",
+      "kafka-cluster:AlterTopic",
+      "kafka-cluster:AlterTopicDynamicConfiguration",
+    ]
     resources = [local.kafka_topics]
   }
 
   statement {
-    sid       = "CommitOffsets"
+    sid       = "ConsumerGroups"
     actions   = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
     resources = [local.kafka_groups]
   }
 }
 
-data "aws_iam_policy_document" "airflow" {
+data "aws_iam_policy_document" "buckets" {
   statement {
     sid       = "ListBuckets"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-    resources = [var.dag_bundle_bucket_arn, var.backup_bucket_arn]
+    resources = concat(local.read_write_buckets, local.read_only_buckets)
   }
 
   statement {
-    sid       = "ReadDagBundles"
+    sid       = "ReadObjects"
     actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${var.dag_bundle_bucket_arn}/*"]
+    resources = [for bucket in concat(local.read_write_buckets, local.read_only_buckets) : "${bucket}/*"]
   }
 
-  # Delete: nightly_backup prunes the sets older than SLUICE_BACKUP_KEEP_DAYS.
   statement {
-    sid       = "WriteBackups"
-    actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-    resources = ["${var.backup_bucket_arn}/*"]
+    sid       = "WriteBackupsAndExports"
+    actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = [for bucket in local.read_write_buckets : "${bucket}/*"]
   }
 
   statement {
@@ -178,45 +200,5 @@ data "aws_iam_policy_document" "airflow" {
       variable = "kms:ViaService"
       values   = [local.s3_via]
     }
-  }
-
-  # Consumer lag for the dashboards, and re-driving dead letters into the raw topics.
-  statement {
-    sid       = "ConnectToKafka"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
-    resources = [var.kafka_cluster_arn]
-  }
-
-  statement {
-    sid       = "ReadTopicsAndRedrive"
-    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData"]
-    resources = [local.kafka_topics]
-  }
-
-  statement {
-    sid       = "ReadConsumerLag"
-    actions   = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
-    resources = [local.kafka_groups]
-  }
-}
-
-data "aws_iam_policy_document" "migrations" {
-  statement {
-    sid       = "ConnectToKafka"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
-    resources = [var.kafka_cluster_arn]
-  }
-
-  # ensure_topics creates the platform's topics with their partition counts and retention.
-  statement {
-    sid = "CreateTopics"
-    actions = [
-      "kafka-cluster:CreateTopic",
-      "kafka-cluster:DescribeTopic",
-      "kafka-cluster:DescribeTopicDynamicConfiguration",
-      "kafka-cluster:AlterTopic",
-      "kafka-cluster:AlterTopicDynamicConfiguration",
-    ]
-    resources = [local.kafka_topics]
   }
 }

@@ -20,20 +20,16 @@ variable "namespace" {
 }
 
 variable "service_accounts" {
-  description = "Kubernetes service accounts allowed to assume each role, by role; the Helm chart must use these names."
+  description = "Kubernetes service accounts allowed to assume each role, by role: app (the Helm chart's serviceAccount, every Sluice pod), airflow (the Airflow chart's components), secrets (what fills the chart's existingSecret)."
   type = object({
-    api        = list(string)
-    workers    = list(string)
-    processors = list(string)
-    airflow    = list(string)
-    migrations = list(string)
+    app     = list(string)
+    airflow = list(string)
+    secrets = list(string)
   })
   default = {
-    api        = ["sluice-api"]
-    workers    = ["sluice-workers"]
-    processors = ["sluice-processors"]
-    airflow    = ["sluice-airflow-scheduler", "sluice-airflow-worker", "sluice-airflow-triggerer", "sluice-airflow-dag-processor", "sluice-airflow-api-server"]
-    migrations = ["sluice-migrations"]
+    app     = ["sluice"]
+    airflow = ["sluice-airflow-scheduler", "sluice-airflow-worker", "sluice-airflow-triggerer", "sluice-airflow-dag-processor", "sluice-airflow-api-server"]
+    secrets = ["sluice-external-secrets"]
   }
 
   validation {
@@ -152,6 +148,16 @@ variable "dag_bundle_bucket_arn" {
   }
 }
 
+variable "export_bucket_arn" {
+  description = "ARN of the bucket export_daily writes its CSV files to."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.export_bucket_arn))
+    error_message = "export_bucket_arn must be an S3 bucket ARN."
+  }
+}
+
 variable "backup_bucket_arn" {
   description = "ARN of the bucket nightly_backup writes to."
   type        = string
@@ -169,5 +175,16 @@ variable "s3_kms_key_arn" {
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.s3_kms_key_arn))
     error_message = "s3_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "keda_operator_role_arn" {
+  description = "IAM role of KEDA's operator, allowed to assume the app role to read the processors' consumer lag from MSK; empty: KEDA does not read MSK."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.keda_operator_role_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.keda_operator_role_arn))
+    error_message = "keda_operator_role_arn must be empty or an IAM role ARN."
   }
 }

@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import tarfile
-from pathlib import Path
+from dataclasses import fields
+from pathlib import Path, PurePosixPath
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -26,9 +29,11 @@ import yaml
 from processors.app import GROUPS, TOPICS, consumer_group
 from sluice.crawl.registry import DISPATCH
 from sluice.kafka.topics import TOPICS as TOPIC_SPECS
+from sluice.settings import Settings, load_settings
 from tests.support.helm import (
     CHART,
     KUBERNETES_VERSION,
+    RELEASE,
     chart_copy,
     documents,
     named,
@@ -37,9 +42,11 @@ from tests.support.helm import (
 )
 
 ENVIRONMENTS = ["dev", "staging", "production"]
+# The environments on Terraform's managed services (MSK, RDS, ElastiCache, DocumentDB, S3).
+MANAGED = ["staging", "production"]
 # Kinds of operators the chart targets; the Kubernetes schemas do not know them, so their
 # required fields are checked here instead.
-CUSTOM_KINDS = {"ScaledObject", "ServiceMonitor", "PrometheusRule"}
+CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
 # The one writable path in the pods (the root filesystem is read-only).
 WRITABLE_PATH = "/tmp"  # noqa: S108 - a path inside the containers, not on this machine
 SECRET_KEYS = {
@@ -49,6 +56,9 @@ SECRET_KEYS = {
     "SLUICE_REDIS_URL",
     "SLUICE_MONGO_URL",
     "SLUICE_PROXIES",
+    "SLUICE_KAFKA_PASSWORD",
+    "SLUICE_OBJECT_STORE_ACCESS_KEY",
+    "SLUICE_OBJECT_STORE_SECRET_KEY",
 }
 # checkov's checks that do not apply to this chart, each for a reason:
 SKIPPED_CHECKOV_CHECKS = [
@@ -216,6 +226,7 @@ def test_custom_resources_have_their_required_fields(manifests, env):
     rendered = manifests[env]
     deployments = {m["metadata"]["name"] for m in of_kind(rendered, "Deployment")}
     services = of_kind(rendered, "Service")
+    authentications = {m["metadata"]["name"] for m in of_kind(rendered, "TriggerAuthentication")}
     for scaled in of_kind(rendered, "ScaledObject"):
         spec = scaled["spec"]
         assert spec["scaleTargetRef"]["name"] in deployments
@@ -225,6 +236,12 @@ def test_custom_resources_have_their_required_fields(manifests, env):
             assert trigger["type"] in ("kafka", "prometheus")
             # KEDA's trigger metadata is a map of strings.
             assert all(isinstance(v, str) and v for v in trigger["metadata"].values()), trigger
+            if "authenticationRef" in trigger:
+                assert trigger["authenticationRef"]["name"] in authentications, trigger
+    for authentication in of_kind(rendered, "TriggerAuthentication"):
+        identity = authentication["spec"]["podIdentity"]
+        assert identity["provider"] == "aws"
+        assert identity["identityOwner"] in ("workload", "keda")
     for monitor in of_kind(rendered, "ServiceMonitor"):
         spec = monitor["spec"]
         matched = [s for s in services if selects(spec["selector"], s["metadata"]["labels"])]
@@ -488,7 +505,8 @@ def test_network_policies_deny_ingress_and_open_only_what_is_needed(manifests, v
     assert {p["port"] for p in scrape["ingress"][0]["ports"]} == {"http", "metrics"}
     egress = policies["sluice-egress"]["egress"]
     ports = {p["port"] for rule in egress for p in rule["ports"]}
-    assert {53, 5432, 6379, 9092, 27017} <= ports
+    kafka = {int(a.rsplit(":", 1)[1]) for a in values[env]["config"]["kafkaBootstrap"].split(",")}
+    assert {53, 5432, 6379, 27017} | kafka <= ports
     cidrs = {peer["ipBlock"]["cidr"] for rule in egress for peer in rule["to"] if "ipBlock" in peer}
     assert cidrs == {c for s in values[env]["networkPolicy"]["dataServices"] for c in s["cidrs"]}
 
@@ -690,9 +708,10 @@ def test_airflow_values_are_well_formed(values, settings, env):
     assert "metadataConnection" not in airflow["data"]
     env_from = yaml.safe_load(airflow["extraEnvFrom"])
     assert {"secretRef": {"name": sluice["existingSecret"]}} in env_from
-    assert {"name": "SLUICE_KAFKA_BOOTSTRAP", "value": sluice["config"]["kafkaBootstrap"]} in (
-        airflow["env"]
-    )
+    # The SLUICE_* settings (Kafka's address and security, TLS, buckets) come from the chart's
+    # own ConfigMap, so Airflow's tasks connect as the processes do.
+    assert {"configMapRef": {"name": f"{RELEASE}-config"}} in env_from
+    assert not [e for e in airflow.get("env", []) if e["name"].startswith("SLUICE_")]
     # No database of this release for a hook to wait on, and no Helm hooks for Argo CD.
     assert airflow["postgresql"]["enabled"] is False
     assert airflow["migrateDatabaseJob"]["useHelmHooks"] is False
@@ -712,3 +731,502 @@ def test_airflow_reads_the_dags_from_a_bundle(values, env):
             assert kwargs["bucket_name"] and kwargs["prefix"].startswith("sluice-dags/")
     # The Airflow chart runs its config through `tpl`: a "{{" would be taken for a template.
     assert "{{" not in json.dumps(config)
+
+
+# --- connections: the managed services, over TLS, with IRSA ----------------------------------
+
+# Settings the chart renders before their code lands (object storage): not yet in Settings.
+OBJECT_STORE_SETTINGS = {
+    "SLUICE_OBJECT_STORE_URL",
+    "SLUICE_OBJECT_STORE_ACCESS_KEY",
+    "SLUICE_OBJECT_STORE_SECRET_KEY",
+    "SLUICE_BACKUP_BUCKET",
+    "SLUICE_EXPORT_BUCKET",
+    "SLUICE_BUNDLE_BUCKET",
+}
+PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"}
+
+
+@pytest.fixture(params=MANAGED)
+def managed_env(request) -> str:
+    return request.param
+
+
+def settings_config_map(rendered: list[dict]) -> dict[str, str]:
+    return named(rendered, "ConfigMap", f"{RELEASE}-config")["data"]
+
+
+def sluice_containers(rendered: list[dict]) -> list[tuple[str, dict]]:
+    """(``Kind/name container``, container) of every Sluice container, init ones too."""
+    return [
+        (f"{name} {container['name']}", container)
+        for name, pod in pod_specs(rendered)
+        for container in pod["containers"] + pod.get("initContainers", [])
+    ]
+
+
+def container_environment(rendered: list[dict], container: dict, secret: dict) -> dict[str, str]:
+    """The environment Kubernetes builds for ``container`` with ``secret`` as the existing
+    Secret: its ConfigMaps and Secrets (envFrom), then its own entries, by reference."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(named(rendered, "ConfigMap", source["configMapRef"]["name"])["data"])
+        else:
+            env.update(secret)
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = str(entry["value"])
+            continue
+        ref = entry["valueFrom"]["secretKeyRef"]
+        if ref["key"] in secret:
+            env[entry["name"]] = secret[ref["key"]]
+        else:
+            assert ref.get("optional"), f"{entry['name']}: the Secret has no {ref['key']}"
+    return env
+
+
+@pytest.fixture(scope="module")
+def test_passwords() -> dict[str, str]:
+    """A fresh password per credential, so a leak names the key it came from."""
+    names = ("owner", "writer", "reader", "redis", "mongo", "proxy", "kafka", "s3-key", "s3")
+    return {name: f"test-password-{name}-{secrets.token_hex(12)}" for name in names}
+
+
+@pytest.fixture(scope="module")
+def existing_secret(test_passwords) -> dict[str, str]:
+    """The existing Secret as an operator (or External Secrets) fills it for production: every
+    key the chart can reference, each holding a test password."""
+    pw = test_passwords
+    rds = "sluice-production.c1a2b3.eu-west-1.rds.amazonaws.com:5432/sluice"
+    return {
+        "SLUICE_POSTGRES_URL": f"postgresql://sluice:{pw['owner']}@{rds}",
+        "SLUICE_POSTGRES_WRITER_URL": f"postgresql://sluice_writer:{pw['writer']}@{rds}",
+        "SLUICE_POSTGRES_READER_URL": f"postgresql://sluice_reader:{pw['reader']}@{rds}",
+        "SLUICE_REDIS_URL": f"rediss://:{pw['redis']}@master.sluice-production-redis.c1a2b3."
+        "euw1.cache.amazonaws.com:6379/0",
+        "SLUICE_MONGO_URL": f"mongodb://sluice:{pw['mongo']}@sluice-production-docdb.cluster-"
+        "c1a2b3.eu-west-1.docdb.amazonaws.com:27017/sluice?replicaSet=rs0",
+        "SLUICE_PROXIES": f"http://crawler:{pw['proxy']}@proxy.example:3128",
+        "SLUICE_KAFKA_PASSWORD": pw["kafka"],
+        "SLUICE_OBJECT_STORE_ACCESS_KEY": pw["s3-key"],
+        "SLUICE_OBJECT_STORE_SECRET_KEY": pw["s3"],
+    }
+
+
+def test_managed_environments_reach_msk_not_an_in_cluster_kafka(values, managed_env):
+    addresses = values[managed_env]["config"]["kafkaBootstrap"].split(",")
+    # MSK's SASL/IAM listener, on the brokers of the MSK cluster Terraform creates.
+    pattern = rf"b-\d+\.sluice-{managed_env}-kafka\.[a-z0-9.-]+\.amazonaws\.com:9098"
+    assert all(re.fullmatch(pattern, address) for address in addresses), addresses
+
+
+def test_managed_environments_settings_connect_to_every_service_over_tls(
+    manifests, existing_secret, managed_env, tmp_path
+):
+    # The chart's ConfigMap and the existing Secret, loaded as a pod's Sluice would load them
+    # (the CA bundle's path stands for the mounted file).
+    config = settings_config_map(manifests[managed_env])
+    ca = tmp_path / "ca.pem"
+    ca.write_text("a CA bundle\n", encoding="utf-8")
+    env = {**config, **existing_secret}
+    env = {k: str(ca) if v == "/etc/sluice/tls/ca.pem" else v for k, v in env.items()}
+    settings = load_settings(env, project_dir=tmp_path)
+    kafka = settings.kafka
+    observed = {
+        "kafka": (kafka["security.protocol"], kafka["sasl.mechanism"], kafka.get("sasl.password")),
+        "postgres": parse_qs(urlsplit(settings.postgres_reader_url).query),
+        "redis": parse_qs(urlsplit(settings.redis_url).query),
+        "mongo": parse_qs(urlsplit(settings.mongo_url).query),
+    }
+    assert observed == {
+        # MSK IAM: OAUTHBEARER tokens signed from the pod's role, no password anywhere.
+        "kafka": ("SASL_SSL", "OAUTHBEARER", None),
+        "postgres": {"sslmode": ["verify-full"], "sslrootcert": [str(ca)]},
+        # ElastiCache's certificate is public: the system's trust store verifies it.
+        "redis": {"ssl_cert_reqs": ["required"]},
+        "mongo": {
+            "replicaSet": ["rs0"], "tls": ["true"], "tlsCAFile": [str(ca)],
+            "retryWrites": ["false"],
+        },
+    }  # fmt: skip
+
+
+def test_every_sluice_variable_the_chart_sets_is_a_setting(manifests, env):
+    rendered = manifests[env]
+    names = set(settings_config_map(rendered))
+    for _, container in sluice_containers(rendered):
+        names |= {entry["name"] for entry in container["env"]}
+    known = {f"SLUICE_{field.name.upper()}" for field in fields(Settings)} | OBJECT_STORE_SETTINGS
+    unknown = {name for name in names if name.startswith("SLUICE_")} - known
+    assert not unknown, f"not read by sluice/settings.py: {sorted(unknown)}"
+
+
+def test_the_ca_files_the_settings_name_are_mounted_in_every_sluice_container(
+    manifests, values, managed_env
+):
+    rendered = manifests[managed_env]
+    bundle = values[managed_env]["tls"]["caBundle"]
+    paths = {v for k, v in settings_config_map(rendered).items() if k.endswith("_CA_FILE")}
+    assert paths, "no service verifies against the CA bundle"
+    wrong = []
+    for name, pod in pod_specs(rendered):
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        for container in pod["containers"] + pod.get("initContainers", []):
+            for path in paths:
+                folder, file = str(PurePosixPath(path).parent), PurePosixPath(path).name
+                mounts = [m for m in container["volumeMounts"] if m["mountPath"] == folder]
+                sources = [volumes[m["name"]].get("configMap", {}) for m in mounts]
+                if not any(
+                    s.get("name") == bundle["configMap"]
+                    and {"key": bundle["key"], "path": file} in s.get("items", [])
+                    for s in sources
+                ):
+                    wrong.append(f"{name} {container['name']}: {path}")
+    assert not wrong, wrong
+
+
+def test_managed_environments_annotate_the_service_account_with_the_app_role(
+    manifests, managed_env
+):
+    (account,) = of_kind(manifests[managed_env], "ServiceAccount")
+    role = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/sluice-{managed_env}-app", role), role
+
+
+def test_every_sluice_pod_runs_as_the_annotated_service_account(manifests, env):
+    rendered = manifests[env]
+    (account,) = of_kind(rendered, "ServiceAccount")
+    used = {pod["serviceAccountName"] for _, pod in pod_specs(rendered)}
+    assert used == {account["metadata"]["name"]}
+
+
+def test_keda_reads_msk_lag_over_iam_with_the_workloads_role(manifests, values, managed_env):
+    rendered = manifests[managed_env]
+    authentications = {
+        m["metadata"]["name"]: m["spec"] for m in of_kind(rendered, "TriggerAuthentication")
+    }
+    triggers = [
+        trigger
+        for scaled in of_kind(rendered, "ScaledObject")
+        for trigger in scaled["spec"]["triggers"]
+        if trigger["type"] == "kafka"
+    ]
+    seen = {
+        (
+            trigger["metadata"]["sasl"],
+            trigger["metadata"]["saslTokenProvider"],
+            trigger["metadata"]["tls"],
+            trigger["metadata"]["awsRegion"],
+            json.dumps(authentications[trigger["authenticationRef"]["name"]], sort_keys=True),
+        )
+        for trigger in triggers
+    }
+    identity = {"podIdentity": {"provider": "aws", "identityOwner": "workload"}}
+    region = values[managed_env]["config"]["awsRegion"]
+    assert triggers and seen == {
+        ("oauthbearer", "aws_msk_iam", "enable", region, json.dumps(identity, sort_keys=True))
+    }
+
+
+def test_only_managed_environments_open_https_to_aws_apis_outside_the_private_ranges(
+    manifests, env
+):
+    rendered = manifests[env]
+    policies = [
+        p for p in of_kind(rendered, "NetworkPolicy") if p["metadata"]["name"] == "sluice-aws-apis"
+    ]
+    found = [
+        (
+            {port["port"] for rule in p["spec"]["egress"] for port in rule["ports"]},
+            all(
+                set(peer["ipBlock"].get("except", [])) >= PRIVATE_RANGES
+                for rule in p["spec"]["egress"]
+                for peer in rule["to"]
+                if peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+            ),
+            all(
+                selects(p["spec"]["podSelector"], d["spec"]["template"]["metadata"]["labels"])
+                for d in of_kind(rendered, "Deployment") + of_kind(rendered, "Job")
+            ),
+        )
+        for p in policies
+    ]
+    assert found == ([({443}, True, True)] if env in MANAGED else [])
+
+
+def test_a_scram_password_reaches_only_the_kafka_clients_by_reference(tool, chart):
+    result = helm_template(
+        tool, chart, "-f", str(chart / "values-dev.yaml"), "--set",
+        "config.kafka.securityProtocol=SASL_SSL,config.kafka.saslMechanism=SCRAM-SHA-512,"
+        "config.kafka.username=sluice",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    given = {
+        name.split()[0]
+        for name, container in sluice_containers(documents(result.stdout))
+        for entry in container["env"]
+        if entry.get("valueFrom", {}).get("secretKeyRef", {}).get("key") == "SLUICE_KAFKA_PASSWORD"
+    }
+    job = of_kind(documents(result.stdout), "Job")[0]["metadata"]["name"]
+    assert given == {
+        "Deployment/sluice-workers", "Deployment/sluice-normalizer", "Deployment/sluice-archiver",
+        f"Job/{job}",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("config.kafka.saslMechanism=AWS_MSK_IAM", "needs config.kafka.securityProtocol"),
+        ("config.kafka.securityProtocol=SASL_SSL", "needs config.kafka.saslMechanism"),
+        (
+            "config.kafka.securityProtocol=SASL_SSL,config.kafka.saslMechanism=AWS_MSK_IAM",
+            "needs config.awsRegion",
+        ),
+        (
+            "config.kafka.securityProtocol=SASL_SSL,config.kafka.saslMechanism=SCRAM-SHA-512",
+            "needs config.kafka.username",
+        ),
+        ("tls.caBundle.services={postgres}", "needs tls.caBundle.configMap"),
+        (
+            "config.kafka.securityProtocol=SASL_SSL,config.kafka.saslMechanism=SCRAM-SHA-512,"
+            "config.kafka.username=sluice,keda.enabled=true,"
+            "keda.prometheusServerAddress=http://prometheus:9090",
+            "gives KEDA's Kafka triggers no password",
+        ),
+    ],
+    ids=["mechanism-without-sasl", "sasl-without-mechanism", "msk-iam-without-region",
+         "scram-without-username", "ca-services-without-bundle", "keda-with-scram"],
+)  # fmt: skip
+def test_connection_settings_that_cannot_work_fail_to_render(tool, chart, setting, message):
+    result = helm_template(tool, chart, "-f", str(chart / "values-dev.yaml"), "--set", setting)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+# --- secrets: passwords reach the pods by reference only --------------------------------------
+
+
+def leaked_passwords(text: str, passwords: dict[str, str]) -> list[str]:
+    return sorted(name for name, password in passwords.items() if password in text)
+
+
+def test_production_renders_no_password_of_its_existing_secret(tool, chart, test_passwords):
+    # The passwords live only in the existing Secret (the existing_secret fixture, as the
+    # operator or External Secrets fills it): the release, rendered as CI renders it, holds
+    # none of them; the next test shows the pods still get them, through secretKeyRef.
+    result = helm_template(
+        tool, chart, "-f", str(chart / "values-production.yaml"), "--set", "image.tag=0.2.0"
+    )
+    assert result.returncode == 0, result.stderr
+    assert leaked_passwords(result.stdout, test_passwords) == []
+
+
+def test_the_pods_get_their_secret_passwords_by_reference(
+    manifests, existing_secret, test_passwords, managed_env
+):
+    # What the grep above could miss if the pods did not use the Secret at all: each pod's
+    # environment, built by Kubernetes from the manifests and the Secret, holds its passwords.
+    rendered = manifests[managed_env]
+    reached = set()
+    for _, container in sluice_containers(rendered):
+        env = container_environment(rendered, container, existing_secret)
+        reached |= set(leaked_passwords(json.dumps(env), test_passwords))
+    # Object-store keys stay unused on AWS (IRSA), the Kafka password too (MSK IAM).
+    assert reached == set(test_passwords) - {"kafka", "s3-key", "s3"}
+
+
+def test_the_password_grep_finds_a_password_put_in_the_values(tool, chart, test_passwords):
+    result = helm_template(
+        tool, chart, "-f", str(chart / "values-production.yaml"),
+        "--set-string", f"podAnnotations.note={test_passwords['redis']}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert leaked_passwords(result.stdout, test_passwords) == ["redis"]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "config.extra.SLUICE_REDIS_URL=rediss://:{pw}@redis:6379/0",
+        "config.extra.SLUICE_KAFKA_PASSWORD={pw}",
+        "config.extra.SLUICE_OBJECT_STORE_SECRET_KEY={pw}",
+        "config.extra.SLUICE_SOMETHING_URL=postgresql://someone:{pw}@db:5432/x",
+        "config.objectStore.url=https://key:{pw}@s3.example",
+    ],
+    ids=["redis-url", "kafka-password", "object-store-key", "url-with-password", "store-url"],
+)
+def test_a_password_given_as_a_value_is_refused(tool, chart, test_passwords, setting):
+    name = setting.split("=", 1)[0]
+    result = helm_template(
+        tool, chart, "-f", str(chart / "values-production.yaml"),
+        "--set-string", setting.format(pw=test_passwords["owner"]),
+    )  # fmt: skip
+    assert result.returncode != 0 and name.rsplit(".", 1)[1] in result.stderr, result.stderr
+
+
+# --- Airflow: the chart's settings, CA bundle, roles and auth ---------------------------------
+
+
+def test_airflow_reads_the_settings_config_map_the_chart_renders(manifests, values, env):
+    env_from = yaml.safe_load(values[env]["airflow"]["extraEnvFrom"])
+    names = {source["configMapRef"]["name"] for source in env_from if "configMapRef" in source}
+    assert names == {settings_config_map_name(manifests[env])}
+
+
+def settings_config_map_name(rendered: list[dict]) -> str:
+    (config,) = [
+        m["metadata"]["name"]
+        for m in of_kind(rendered, "ConfigMap")
+        if "SLUICE_KAFKA_BOOTSTRAP" in m.get("data", {})
+    ]
+    return config
+
+
+def test_airflow_mounts_the_ca_bundle_where_the_settings_point(manifests, values, env):
+    airflow = values[env]["airflow"]
+    paths = {v for k, v in settings_config_map(manifests[env]).items() if k.endswith("_CA_FILE")}
+    bundle = values[env]["tls"]["caBundle"]
+    mounted = {
+        f"{mount['mountPath']}/{item['path']}"
+        for mount in airflow.get("volumeMounts", [])
+        for volume in airflow.get("volumes", [])
+        if volume["name"] == mount["name"] and volume["configMap"]["name"] == bundle["configMap"]
+        for item in volume["configMap"]["items"]
+        if item["key"] == bundle["key"]
+    }
+    assert paths <= mounted, paths - mounted
+
+
+def test_airflow_reads_its_dag_bundle_from_the_bucket_the_chart_names(values, managed_env):
+    config = values[managed_env]["airflow"]["config"]["dag_processor"]
+    (bundle,) = json.loads(config["dag_bundle_config_list"])
+    bucket = values[managed_env]["config"]["objectStore"]["bundleBucket"]
+    assert bundle["kwargs"]["bucket_name"] == bucket
+
+
+def test_airflow_service_accounts_carry_the_airflow_role(values, managed_env):
+    airflow = values[managed_env]["airflow"]
+    roles = {
+        airflow[component]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+        for component in ("dagProcessor", "scheduler", "triggerer", "workers")
+    }
+    (role,) = roles
+    assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/sluice-{managed_env}-airflow", role), role
+
+
+def test_airflow_uses_the_fab_auth_manager_outside_dev(values, env):
+    managers = [
+        entry["value"]
+        for entry in values[env]["airflow"].get("env", [])
+        if entry["name"] == "AIRFLOW__CORE__AUTH_MANAGER"
+    ]
+    fab = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    # dev keeps Airflow's default, the simple auth manager.
+    assert managers == ([] if env == "dev" else [fab])
+
+
+# --- sources: the registry synced by the migration Job ----------------------------------------
+
+SOURCES_VALUES = """\
+sources:
+  - name: demo-shop
+    spider: ecommerce
+    startUrls: [https://shop.example/, https://shop.example/sale/]
+  - name: quotes
+    spider: quotes
+    startUrls: [https://quotes.example/]
+    enabled: false
+"""
+
+
+@pytest.fixture(scope="module")
+def with_sources(tool, chart, tmp_path_factory) -> list[dict]:
+    """The dev release with two sources."""
+    extra = tmp_path_factory.mktemp("sources") / "sources.yaml"
+    extra.write_text(SOURCES_VALUES, encoding="utf-8")
+    result = helm_template(tool, chart, "-f", str(chart / "values-dev.yaml"), "-f", str(extra))
+    assert result.returncode == 0, result.stderr
+    return documents(result.stdout)
+
+
+def test_sources_render_as_the_json_sluice_source_sync_reads(with_sources):
+    config = named(with_sources, "ConfigMap", f"{RELEASE}-sources")
+    assert json.loads(config["data"]["sources.json"]) == [
+        {
+            "name": "demo-shop",
+            "spider": "ecommerce",
+            "start_urls": ["https://shop.example/", "https://shop.example/sale/"],
+            "enabled": True,
+        },
+        {
+            "name": "quotes",
+            "spider": "quotes",
+            "start_urls": ["https://quotes.example/"],
+            "enabled": False,
+        },
+    ]
+
+
+def test_the_migration_job_syncs_the_sources_after_migrating(with_sources):
+    (job,) = of_kind(with_sources, "Job")
+    pod = job["spec"]["template"]["spec"]
+    mounted = {
+        m["mountPath"]: next(v for v in pod["volumes"] if v["name"] == m["name"])
+        for m in pod["containers"][0]["volumeMounts"]
+    }
+    assert (
+        [c["args"] for c in pod["initContainers"]],
+        [c["args"] for c in pod["containers"]],
+        mounted["/etc/sluice/sources"]["configMap"]["name"],
+    ) == (
+        [["migrate"]],
+        [["source", "sync", "/etc/sluice/sources/sources.json"]],
+        f"{RELEASE}-sources",
+    )
+
+
+def test_changed_sources_make_a_new_migration_job(tool, chart, with_sources, tmp_path):
+    extra = tmp_path / "sources.yaml"
+    extra.write_text(SOURCES_VALUES.replace("enabled: false", "enabled: true"), encoding="utf-8")
+    result = helm_template(tool, chart, "-f", str(chart / "values-dev.yaml"), "-f", str(extra))
+    assert result.returncode == 0, result.stderr
+    (before,) = of_kind(with_sources, "Job")
+    (after,) = of_kind(documents(result.stdout), "Job")
+    assert before["metadata"]["name"] != after["metadata"]["name"]
+
+
+def test_without_sources_the_job_only_migrates(manifests, env):
+    rendered = manifests[env]
+    (job,) = of_kind(rendered, "Job")
+    pod = job["spec"]["template"]["spec"]
+    sources = [
+        m for m in of_kind(rendered, "ConfigMap") if m["metadata"]["name"].endswith("-sources")
+    ]
+    assert ([c["args"] for c in pod["containers"]], pod.get("initContainers"), sources) == (
+        [["migrate"]],
+        None,
+        [],
+    )
+
+
+def test_a_source_named_twice_fails_to_render(tool, chart, tmp_path):
+    extra = tmp_path / "sources.yaml"
+    extra.write_text(SOURCES_VALUES.replace("name: quotes", "name: demo-shop"), encoding="utf-8")
+    result = helm_template(tool, chart, "-f", str(chart / "values-dev.yaml"), "-f", str(extra))
+    assert result.returncode != 0 and '"demo-shop" is given twice' in result.stderr
+
+
+def test_a_release_with_sources_passes_kubernetes_validate(tool, with_sources, tmp_path):
+    target = tmp_path / "sources.yaml"
+    target.write_text(yaml.safe_dump_all(with_sources), encoding="utf-8")
+    result = tool("kubernetes-validate", "--strict", "-k", KUBERNETES_VERSION, str(target))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_release_with_sources_passes_checkov(tool, with_sources, tmp_path):
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump_all(with_sources), encoding="utf-8")
+    result = checkov(tool, tmp_path)
+    assert result.returncode == 0 and re.search(r"Passed checks: [1-9]", result.stdout), (
+        result.stdout
+    )

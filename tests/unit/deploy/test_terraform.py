@@ -364,3 +364,107 @@ def test_checkov_fails_a_module_copy_that_turns_encryption_off(
         r"CKV_AWS_16\b.*\n\s*FAILED for resource: aws_db_instance\.this", result.stdout
     )
     assert result.returncode != 0 and failed, result.stdout
+
+
+# --- buckets and roles of the workloads ------------------------------------------------------
+
+
+def _module_calls(parsed) -> dict[str, dict]:
+    hcl, files = parsed
+    return hcl.labelled(files["terraform/platform/main.tf"], "module")
+
+
+def _policy_statements(parsed, document: str) -> dict[str, dict]:
+    """The statements of one aws_iam_policy_document of workload_iam, by sid."""
+    hcl, files = parsed
+    main = files["terraform/modules/workload_iam/main.tf"]
+    (body,) = [
+        entry["aws_iam_policy_document"][document]
+        for entry in main["data"]
+        if document in entry.get("aws_iam_policy_document", {})
+    ]
+    return {hcl.attr(s, "sid"): s for s in hcl.blocks(body, "statement")}
+
+
+def _workload_locals(parsed) -> dict[str, object]:
+    hcl, files = parsed
+    (block,) = files["terraform/modules/workload_iam/main.tf"]["locals"]
+    return {name: hcl.attr(block, name) for name in block if not name.startswith("__")}
+
+
+def test_backups_exports_and_dag_bundles_each_have_a_bucket(parsed):
+    hcl, _ = parsed
+    purposes = {
+        hcl.attr(body, "purpose")
+        for body in _module_calls(parsed).values()
+        if hcl.attr(body, "source") == "../modules/s3_bucket"
+    }
+    assert purposes == {"backups", "exports", "dag-bundles"}
+
+
+def test_the_workload_roles_get_every_bucket_from_its_module(parsed):
+    hcl, _ = parsed
+    workload = _module_calls(parsed)["workload_iam"]
+    given = {
+        name: hcl.attr(workload, name)
+        for name in ("backup_bucket_arn", "export_bucket_arn", "dag_bundle_bucket_arn")
+    }
+    assert given == {
+        "backup_bucket_arn": "${module.backups_bucket.bucket_arn}",
+        "export_bucket_arn": "${module.exports_bucket.bucket_arn}",
+        "dag_bundle_bucket_arn": "${module.dag_bundles_bucket.bucket_arn}",
+    }
+
+
+def test_workloads_write_backups_and_exports_and_only_read_dag_bundles(parsed):
+    hcl, _ = parsed
+    found = _workload_locals(parsed)
+    buckets = _policy_statements(parsed, "buckets")
+    writes = str(hcl.attr(buckets["WriteBackupsAndExports"], "resources"))
+    written = re.findall(r"local\.(\w+_buckets)", writes)
+    assert (found["read_write_buckets"], found["read_only_buckets"], written) == (
+        ["${var.backup_bucket_arn}", "${var.export_bucket_arn}"],
+        ["${var.dag_bundle_bucket_arn}"],
+        ["read_write_buckets"],
+    )
+
+
+def test_the_kafka_policy_allows_connecting_topics_and_groups_over_msk_iam(parsed):
+    hcl, _ = parsed
+    granted = {
+        sid: set(hcl.attr(statement, "actions"))
+        for sid, statement in _policy_statements(parsed, "kafka").items()
+    }
+    wanted = {
+        "ConnectToKafka": {"kafka-cluster:Connect", "kafka-cluster:DescribeCluster"},
+        "ReadWriteAndCreateTopics": {
+            "kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData",
+        },
+        "ConsumerGroups": {"kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"},
+    }  # fmt: skip
+    assert all(wanted[sid] <= granted.get(sid, set()) for sid in wanted), granted
+
+
+def test_the_chart_and_airflow_roles_have_kafka_and_the_buckets(parsed):
+    statements = _workload_locals(parsed)["own_statements"]
+    both = [f"${{data.aws_iam_policy_document.{name}.json}}" for name in ("kafka", "buckets")]
+    assert (statements["app"], statements["airflow"]) == (both, both)
+
+
+def test_the_chart_pods_role_reads_no_secrets_manager_secret(parsed):
+    # The chart hands each pod only its keys of existingSecret; a role able to read every
+    # secret would undo that for the spider workers, which talk to the whole internet.
+    assert _workload_locals(parsed)["secrets_read"]["app"] == []
+
+
+def test_the_platform_outputs_the_buckets_and_roles_the_chart_needs(parsed):
+    hcl, files = parsed
+    outputs = hcl.labelled(files["terraform/platform/outputs.tf"], "output")
+    wanted = {
+        "backups_bucket": "${module.backups_bucket.bucket_name}",
+        "exports_bucket": "${module.exports_bucket.bucket_name}",
+        "dag_bundles_bucket": "${module.dag_bundles_bucket.bucket_name}",
+        "app_role_arn": "${module.workload_iam.app_role_arn}",
+        "airflow_role_arn": "${module.workload_iam.airflow_role_arn}",
+    }
+    assert {name: hcl.attr(outputs.get(name, {}), "value") for name in wanted} == wanted
