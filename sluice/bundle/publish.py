@@ -1,9 +1,10 @@
 """``sluice bundle publish``: a built bundle into the object store, where Airflow reads it.
 
-The archive is kept under ``releases/``; its DAG files and manifest are unpacked under
-``current/``, which Airflow's ``S3DagBundle`` (bucket ``SLUICE_BUNDLE_BUCKET``, prefix
-``current``) downloads. Files of the previous release that the new one lacks are deleted
-after the new files are up, so a DAG removed from the repository disappears from Airflow.
+The layout is the one the chart's ``S3DagBundle`` reads and the ``dag-bundle`` workflow
+writes: the archive is kept under ``sluice-dags/bundles/``, never overwritten; its DAG files
+and manifest are unpacked under a prefix (``sluice-dags/current`` for production,
+``sluice-dags/staging`` for staging). Files the new release lacks are deleted after the new
+files are up, so a DAG removed from the repository disappears from Airflow.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 from sluice.bundle.build import MANIFEST
 from sluice.storage.objects import ObjectStore
 
-CURRENT = "current/"
-RELEASES = "releases/"
+CURRENT = "sluice-dags/current/"
+RELEASES = "sluice-dags/bundles/"
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,11 @@ class PublishedBundle:
     removed: int
 
 
-def publish_bundle(store: ObjectStore, bucket: str, archive: Path) -> PublishedBundle:
-    """Upload ``archive`` and make its DAG files the bucket's ``current/`` release."""
+def publish_bundle(
+    store: ObjectStore, bucket: str, archive: Path, prefix: str = CURRENT
+) -> PublishedBundle:
+    """Upload ``archive`` and make its DAG files the release under ``prefix``."""
+    prefix = prefix.rstrip("/") + "/"
     with tempfile.TemporaryDirectory(prefix="sluice-bundle-") as scratch:
         unpacked = Path(scratch)
         with tarfile.open(archive, "r:gz") as opened:
@@ -40,10 +44,10 @@ def publish_bundle(store: ObjectStore, bucket: str, archive: Path) -> PublishedB
             opened.extractall(unpacked, filter="data")
         manifest = json.loads((unpacked / MANIFEST).read_text(encoding="utf-8"))
         store.put_file(bucket, f"{RELEASES}{archive.name}", archive)
-        keys = store.put_folder(bucket, CURRENT, unpacked / "dags")
-        store.put_file(bucket, f"{CURRENT}{MANIFEST}", unpacked / MANIFEST)
-    wanted = {*keys, f"{CURRENT}{MANIFEST}"}
-    stale = [o.key for o in store.objects(bucket, CURRENT) if o.key not in wanted]
+        keys = store.put_folder(bucket, prefix, unpacked / "dags")
+        store.put_file(bucket, f"{prefix}{MANIFEST}", unpacked / MANIFEST)
+    wanted = {*keys, f"{prefix}{MANIFEST}"}
+    stale = [o.key for o in store.objects(bucket, prefix) if o.key not in wanted]
     for key in stale:
         store.delete_folder(bucket, key)
-    return PublishedBundle(manifest["version"], f"s3://{bucket}/{CURRENT}", len(keys), len(stale))
+    return PublishedBundle(manifest["version"], f"s3://{bucket}/{prefix}", len(keys), len(stale))

@@ -42,14 +42,22 @@ def build_command(settings: Settings, out_dir: Path | None, version: str | None)
 
 @bundle.command("publish")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--prefix",
+    default="sluice-dags/current",
+    show_default=True,
+    help="Where Airflow's S3DagBundle reads (the chart: sluice-dags/staging in staging).",
+)
 @click.pass_obj
-def publish_command(settings: Settings, archive: Path) -> None:
+def publish_command(settings: Settings, archive: Path, prefix: str) -> None:
     """Upload ARCHIVE to SLUICE_BUNDLE_BUCKET as the release Airflow's S3DagBundle reads."""
     from sluice.bundle.publish import publish_bundle
     from sluice.storage.objects import ObjectStore, ObjectStoreError
 
     try:
-        published = publish_bundle(ObjectStore(settings), settings.bundle_bucket, archive)
+        published = publish_bundle(
+            ObjectStore(settings), settings.bundle_bucket, archive, prefix
+        )
     except (ObjectStoreError, tarfile.TarError, KeyError, OSError) as exc:
         raise click.ClickException(f"bundle {archive} not published: {exc}") from exc
     click.echo(

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+from pathlib import Path
 
 import pytest
 import requests
 
 from demo.catalog import Catalog
+from sluice.airflow_local import airflow_home
+from sluice.stack import secure
 from sluice.storage.mongo import client as mongo_client
 from sluice.storage.postgres import connect
 from tests.support.crawling import DEMO_DAY, wait_for
@@ -102,3 +106,28 @@ def test_a_backup_of_the_secure_stack_restores_from_the_object_store(secure_stac
     assert restored.returncode == 0, restored.stderr[-3000:]
     with connect(settings.postgres_url) as conn:
         assert conn.execute("SELECT count(*) FROM products").fetchone()[0] == before > 0
+
+
+@pytest.fixture(scope="module")
+def backup_dag_run(secure_stack, crawled) -> subprocess.CompletedProcess:
+    """`nightly_backup` run once by Airflow on the secure stack: its connections carry TLS."""
+    migrated = secure_stack.cli("airflow", "db", "migrate", timeout=600)
+    assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
+    return secure_stack.cli("airflow", "dags", "test", "nightly_backup", timeout=900)
+
+
+def test_an_airflow_dag_run_succeeds_on_the_secure_stack(backup_dag_run):
+    output = backup_dag_run.stdout + backup_dag_run.stderr
+    assert (backup_dag_run.returncode, "state=success, run_type=manual" in output) == (0, True)
+
+
+def test_no_password_reaches_an_airflow_task_log(secure_stack, backup_dag_run):
+    settings = secure_stack.settings()
+    stack_dir = Path(secure_stack.env["SLUICE_STACK_DIR"])
+    credentials = json.loads((secure.folder(stack_dir) / "credentials.json").read_text())
+    passwords = [pw for group in credentials.values() for pw in group.values()]
+    passwords.append(settings.object_store_secret_key)
+    logs = [p for p in airflow_home(settings).rglob("*.log") if p.is_file()]
+    texts = [backup_dag_run.stdout, backup_dag_run.stderr]
+    texts += [p.read_text(errors="replace") for p in logs]
+    assert [pw[:4] for pw in passwords for text in texts if pw in text] == []

@@ -735,15 +735,6 @@ def test_airflow_reads_the_dags_from_a_bundle(values, env):
 
 # --- connections: the managed services, over TLS, with IRSA ----------------------------------
 
-# Settings the chart renders before their code lands (object storage): not yet in Settings.
-OBJECT_STORE_SETTINGS = {
-    "SLUICE_OBJECT_STORE_URL",
-    "SLUICE_OBJECT_STORE_ACCESS_KEY",
-    "SLUICE_OBJECT_STORE_SECRET_KEY",
-    "SLUICE_BACKUP_BUCKET",
-    "SLUICE_EXPORT_BUCKET",
-    "SLUICE_BUNDLE_BUCKET",
-}
 PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"}
 
 
@@ -857,7 +848,7 @@ def test_every_sluice_variable_the_chart_sets_is_a_setting(manifests, env):
     names = set(settings_config_map(rendered))
     for _, container in sluice_containers(rendered):
         names |= {entry["name"] for entry in container["env"]}
-    known = {f"SLUICE_{field.name.upper()}" for field in fields(Settings)} | OBJECT_STORE_SETTINGS
+    known = {f"SLUICE_{field.name.upper()}" for field in fields(Settings)}
     unknown = {name for name in names if name.startswith("SLUICE_")} - known
     assert not unknown, f"not read by sluice/settings.py: {sorted(unknown)}"
 
@@ -1230,3 +1221,8 @@ def test_a_release_with_sources_passes_checkov(tool, with_sources, tmp_path):
     assert result.returncode == 0 and re.search(r"Passed checks: [1-9]", result.stdout), (
         result.stdout
     )
+
+
+def test_managed_environments_reach_s3_with_the_pods_role_not_keys(manifests, managed_env):
+    config = settings_config_map(manifests[managed_env])
+    assert config["SLUICE_OBJECT_STORE_AUTH"] == "aws"
