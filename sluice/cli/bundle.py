@@ -55,9 +55,7 @@ def publish_command(settings: Settings, archive: Path, prefix: str) -> None:
     from sluice.storage.objects import ObjectStore, ObjectStoreError
 
     try:
-        published = publish_bundle(
-            ObjectStore(settings), settings.bundle_bucket, archive, prefix
-        )
+        published = publish_bundle(ObjectStore(settings), settings.bundle_bucket, archive, prefix)
     except (ObjectStoreError, tarfile.TarError, KeyError, OSError) as exc:
         raise click.ClickException(f"bundle {archive} not published: {exc}") from exc
     click.echo(
