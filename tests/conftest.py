@@ -74,7 +74,8 @@ def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSta
         yield running
     finally:
         # Reset, not just down: the PostgreSQL data may live outside the temporary folder.
-        running.cli("stack", "reset", "--yes", timeout=120)
+        reset = running.cli("stack", "reset", "--yes", timeout=300)
+        assert reset.returncode == 0, f"the secure stack was not reset:\n{reset.stderr}"
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from sluice.storage.postgres import connect
 
 pytestmark = pytest.mark.stack
 
-SERVICES = ["postgres", "redis", "kafka", "ferretdb"]
+SERVICES = ["postgres", "redis", "kafka", "ferretdb", "seaweedfs"]
 
 
 def status_rows(sluice_cli) -> dict[str, dict]:
