@@ -1,0 +1,18 @@
+"""Sources the tests register for the crawl DAGs, and remove again."""
+
+from __future__ import annotations
+
+import uuid
+
+from sluice.storage.postgres import connect
+
+
+def unique_name(spider: str) -> str:
+    """A source name no other test uses: ``test-<spider>-<random>``."""
+    return f"test-{spider}-{uuid.uuid4().hex[:10]}"
+
+
+def remove(settings, *names: str) -> None:
+    """Delete the sources ``names`` (the registry itself never deletes; tests clean up)."""
+    with connect(settings.postgres_writer_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM sources WHERE name = ANY(%s)", (list(names),))
