@@ -319,3 +319,11 @@ def start_urls_for(conn: psycopg.Connection, spider: str) -> list[str]:
             "`sluice source enable NAME` (`sluice source list` shows them)"
         )
     return urls
+
+
+def demo_sources(demo_site_url: str) -> list[Source]:
+    """The bundled demo sites as sources: ``demo-<spider>`` at each spider's demo page."""
+    base = demo_site_url.rstrip("/")
+    return [
+        make_source(f"demo-{spec.spider}", spec.spider, [base + spec.demo_path]) for spec in CRAWLS
+    ]

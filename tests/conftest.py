@@ -7,6 +7,7 @@ that cannot start fails every test that needs it with the stack's own message, n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from sluice import sources as sluice_sources
 from sluice.settings import Settings, load_settings
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.manager import Stack
 from sluice.stack.progress import Progress
 from tests.support.secure_stack import SecureStack
+from tests.support.sources import registered
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +85,21 @@ def migrated(stack: Stack) -> None:
     """The database schema, applied by `sluice migrate` as a user would."""
     result = _run_sluice("migrate")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def demo_sources(settings: Settings, migrated: None) -> Iterator[list[sluice_sources.Source]]:
+    """The demo sites registered as a source of each spider, under names of this test's own, so
+    a ``crawl_<spider>`` run without start URLs crawls them; deleted after the test.
+
+    Other enabled sources of a spider are crawled too: on the test stack those are at most the
+    demo sources `sluice up` registers, whose start URLs are the same.
+    """
+    with contextlib.ExitStack() as scope:
+        yield [
+            scope.enter_context(registered(settings, demo.spider, demo.start_urls))
+            for demo in sluice_sources.demo_sources(settings.demo_site_url)
+        ]
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ def run_plan(spider: str, params: dict[str, Any], context: dict[str, Any], setti
     spec = crawl_spec(spider)
     start_urls = [u for u in (params.get("start_urls") or []) if u]
     if not start_urls:
-        start_urls = [settings.demo_site_url.rstrip("/") + spec.default_path]
+        start_urls = [settings.demo_site_url.rstrip("/") + spec.demo_path]
     crawl_params: dict[str, Any] = {}
     interval_start = context.get("data_interval_start") or context.get("logical_date")
     if spec.dated:

@@ -106,3 +106,12 @@ def sync_command(settings: Settings, file: IO[str]) -> None:
             )
         )
     )
+
+
+def demo_sources_command(settings: Settings) -> None:
+    """Register the demo sites' sources that are missing (`sluice up` serves those sites); a
+    registered one is left as it is, so a demo source someone disabled stays disabled."""
+    with writer_connection(settings) as conn:
+        added = sources.add_missing(conn, sources.demo_sources(settings.demo_site_url))
+    if added:
+        click.echo(f"demo sources registered: {', '.join(added)} (see `sluice source list`)")

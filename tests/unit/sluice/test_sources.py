@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from sluice.sources import Source, SourceError, make_source, parse
+from sluice.sources import Source, SourceError, demo_sources, make_source, parse
 
 SHOP = "https://shop.example/catalog"
 
@@ -116,3 +117,17 @@ def test_a_name_twice_in_one_file_is_refused():
 def test_one_bad_entry_refuses_the_whole_file():
     with pytest.raises(SourceError, match="nothing synced"):
         parse(json.dumps([entry(name="good"), entry(name="bad", spider="nope")]))
+
+
+def test_the_demo_sources_start_on_each_spiders_demo_page():
+    assert {(s.name, s.spider, s.start_urls) for s in demo_sources("http://127.0.0.1:8100/")} == {
+        ("demo-ecommerce", "ecommerce", ("http://127.0.0.1:8100/shop/",)),
+        ("demo-finance", "finance", ("http://127.0.0.1:8100/market/quotes",)),
+    }
+
+
+def test_the_demo_script_syncs_the_sources_sluice_up_registers():
+    script = (Path(__file__).parents[3] / "scripts" / "demo").read_text(encoding="utf-8")
+    synced = script.split("<<JSON\n", 1)[1].split("\nJSON\n", 1)[0]
+    site = "http://127.0.0.1:8100"
+    assert parse(synced.replace("$site", site)) == demo_sources(site)
