@@ -22,7 +22,7 @@ from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.manager import Stack
 from sluice.stack.progress import Progress
 from tests.support.secure_stack import SecureStack
-from tests.support.sources import registered
+from tests.support.sources import registered, strangers
 
 
 @pytest.fixture(scope="session")
@@ -92,14 +92,21 @@ def demo_sources(settings: Settings, migrated: None) -> Iterator[list[sluice_sou
     """The demo sites registered as a source of each spider, under names of this test's own, so
     a ``crawl_<spider>`` run without start URLs crawls them; deleted after the test.
 
-    Other enabled sources of a spider are crawled too: on the test stack those are at most the
-    demo sources `sluice up` registers, whose start URLs are the same.
+    Such a run crawls every enabled source of its spider: one that starts elsewhere (left by
+    hand on this stack) fails the test here, by name, rather than its crawl later.
     """
     with contextlib.ExitStack() as scope:
-        yield [
+        added = [
             scope.enter_context(registered(settings, demo.spider, demo.start_urls))
             for demo in sluice_sources.demo_sources(settings.demo_site_url)
         ]
+        if others := strangers(settings, added):
+            pytest.fail(
+                "enabled sources would be crawled beside the demo sites: "
+                f"{', '.join(s.name for s in others)}; disable them (`sluice source disable NAME`)",
+                pytrace=False,
+            )
+        yield added
 
 
 @pytest.fixture(scope="session")
