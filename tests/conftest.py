@@ -7,6 +7,7 @@ that cannot start fails every test that needs it with the stack's own message, n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from sluice import sources as sluice_sources
 from sluice.settings import Settings, load_settings
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.manager import Stack
 from sluice.stack.progress import Progress
 from tests.support.secure_stack import SecureStack
+from tests.support.sources import registered, strangers
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +86,28 @@ def migrated(stack: Stack) -> None:
     """The database schema, applied by `sluice migrate` as a user would."""
     result = _run_sluice("migrate")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def demo_sources(settings: Settings, migrated: None) -> Iterator[list[sluice_sources.Source]]:
+    """The demo sites registered as a source of each spider, under names of this test's own, so
+    a ``crawl_<spider>`` run without start URLs crawls them; deleted after the test.
+
+    Such a run crawls every enabled source of its spider: one that starts elsewhere (left by
+    hand on this stack) fails the test here, by name, rather than its crawl later.
+    """
+    with contextlib.ExitStack() as scope:
+        added = [
+            scope.enter_context(registered(settings, demo.spider, demo.start_urls))
+            for demo in sluice_sources.demo_sources(settings.demo_site_url)
+        ]
+        if others := strangers(settings, added):
+            pytest.fail(
+                "enabled sources would be crawled beside the demo sites: "
+                f"{', '.join(s.name for s in others)}; disable them (`sluice source disable NAME`)",
+                pytrace=False,
+            )
+        yield added
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ def crawl_params(spec: CrawlSpec) -> dict[str, Param]:
             type="array",
             items={"type": "string", "pattern": "^https?://"},
             title="Start URLs",
-            description="Leave empty for the spider's default site.",
+            description="Empty: the spider's enabled sources (`sluice source list`).",
         ),
         "max_pages": Param(
             0,
@@ -82,6 +82,9 @@ def doc(spec: CrawlSpec) -> str:
     )
     return (
         f"### Crawl `{spec.spider}`\n\n{spec.description}\n\n"
+        "Start URLs: the run's `start_urls` param, else those of every enabled source of "
+        f"`{spec.spider}` (`sluice source list`; add one with `sluice source add NAME "
+        f"--spider {spec.spider} --start-url URL`). A run with neither fails at register.\n\n"
         "register run → seed the Redis queue → wait until the crawl is idle (deferred) → wait "
         "until the processors have stored it (deferred) → data-quality checks of the run "
         "(`dq_results`) → finalize the run in `crawl_runs` (always, recording a failure too) "

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from plugins.hooks.sluice import SluiceHook
 from plugins.operators.platform import QUALITY_KEY
@@ -23,12 +24,19 @@ def crawl_id_for(spider: str, run_id: str, logical: str) -> str:
     return f"{spider}-{logical}-{digest}"
 
 
-def run_plan(spider: str, params: dict[str, Any], context: dict[str, Any], settings) -> dict:
-    """What a run crawls: start URLs (the spider's default site if none), date, workers, limit."""
+def run_plan(
+    spider: str,
+    params: dict[str, Any],
+    context: dict[str, Any],
+    registered: Callable[[], list[str]],
+) -> dict:
+    """What a run crawls: start URLs, date, workers, limit.
+
+    The start URLs are the run's ``start_urls`` param when an analyst gave some, else
+    ``registered()``: the spider's enabled sources, asked only when needed.
+    """
     spec = crawl_spec(spider)
-    start_urls = [u for u in (params.get("start_urls") or []) if u]
-    if not start_urls:
-        start_urls = [settings.demo_site_url.rstrip("/") + spec.default_path]
+    start_urls = [u for u in (params.get("start_urls") or []) if u] or registered()
     crawl_params: dict[str, Any] = {}
     interval_start = context.get("data_interval_start") or context.get("logical_date")
     if spec.dated:
@@ -52,18 +60,31 @@ def run_plan(spider: str, params: dict[str, Any], context: dict[str, Any], setti
 
 
 class RegisterCrawlRunOperator(BaseOperator):
-    """Decide what this run crawls and record it in ``crawl_runs`` with the Airflow run id."""
+    """Decide what this run crawls and record it in ``crawl_runs`` with the Airflow run id.
+
+    A run without ``start_urls`` of its own crawls the spider's enabled sources (the
+    ``sources`` table); with none registered, it fails at once with what to do.
+    """
 
     def __init__(self, *, spider: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spider = spider
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from sluice import sources
         from sluice.crawl import runs
 
-        hook = SluiceHook()
-        plan = run_plan(self.spider, context["params"], context, hook.settings())
-        with hook.postgres() as conn:
+        with SluiceHook().postgres() as conn:
+            try:
+                plan = run_plan(
+                    self.spider,
+                    context["params"],
+                    context,
+                    lambda: sources.start_urls_for(conn, self.spider),
+                )
+            except sources.SourceError as exc:
+                # Retries cannot help until someone registers a source: fail now, saying how.
+                raise AirflowFailException(str(exc)) from exc
             runs.register(
                 conn,
                 plan["crawl_id"],

@@ -21,6 +21,7 @@ from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
 from sluice.cli.report import report
 from sluice.cli.reprocess import reprocess
+from sluice.cli.source import source
 from sluice.cli.stack import stack
 from sluice.cli.worker import worker
 from sluice.connections import RedactSecrets, secrets_of
@@ -59,6 +60,7 @@ cli.add_command(exporter)
 cli.add_command(process)
 cli.add_command(report)
 cli.add_command(reprocess)
+cli.add_command(source)
 cli.add_command(dlq)
 cli.add_command(migrate)
 cli.add_command(up)

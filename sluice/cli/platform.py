@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from sluice.cli.migrate import migrate_command
+from sluice.cli.source import demo_sources_command
 from sluice.cli.stack import down_command, secure_settings, status_command, up_command
 from sluice.settings import Settings
 from sluice.stack.manager import Stack
@@ -38,6 +39,8 @@ def up(settings: Settings, with_monitoring: bool, secure: bool) -> None:
     # Processors need the schema: data services first, then migrations, then the rest.
     up_command(settings, (), platform=False, table=False)
     migrate_command(settings)
+    # The platform serves the demo sites: scheduled crawls start from them until told otherwise.
+    demo_sources_command(settings)
     up_command(settings, (), platform=True, monitoring=with_monitoring)
     # The local default login is shown; a password someone chose never is.
     password = settings.airflow_password

@@ -15,8 +15,9 @@ class CrawlSpec:
 
     spider: str
     description: str
-    #: path under SLUICE_DEMO_SITE_URL crawled when a run names no start URLs
-    default_path: str
+    #: the spider's page on the demo sites (under SLUICE_DEMO_SITE_URL): where the demo's
+    #: source for it starts (``sluice.sources.demo_sources``)
+    demo_path: str
     schedule: str | None
     #: the run for logical date D crawls D's data (and so can be backfilled)
     dated: bool = False
@@ -41,14 +42,14 @@ CRAWLS: tuple[CrawlSpec, ...] = (
     CrawlSpec(
         spider="ecommerce",
         description="Products, prices and availability from schema.org shops.",
-        default_path="/shop/",
+        demo_path="/shop/",
         schedule="0 6 * * *",
         workers=2,
     ),
     CrawlSpec(
         spider="finance",
         description="One trading day's quotes: the run for date D crawls D's quotes.",
-        default_path="/market/quotes",
+        demo_path="/market/quotes",
         # After the close: the run for day D fires at D 22:00 UTC and crawls D's quotes.
         schedule="0 22 * * *",
         dated=True,

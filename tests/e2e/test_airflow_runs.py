@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest
 
 
 @pytest.fixture
-def api(platform, settings):
+def api(platform, settings, demo_sources):
     with unpaused(AirflowApi(settings), ("crawl_ecommerce", "crawl_finance")) as client:
         yield client
 

@@ -45,7 +45,7 @@ def prometheus(monitoring, settings) -> PrometheusApi:
     return client
 
 
-def test_a_demo_crawl_shows_up_in_prometheus(prometheus, settings):
+def test_a_demo_crawl_shows_up_in_prometheus(prometheus, settings, demo_sources):
     before = {q: prometheus.scalar(q) or 0.0 for q in (SCRAPED, CONSUMED, WRITTEN, OK_RESPONSES)}
     started = datetime.now(UTC)
     with unpaused(AirflowApi(settings), ("crawl_ecommerce",)) as airflow:

@@ -27,7 +27,9 @@ def one(settings, query: str, *args):
         return conn.execute(query, args).fetchone()
 
 
-def test_crawl_finance_crawls_the_days_quotes_and_records_the_run(platform, airflow_env, settings):
+def test_crawl_finance_crawls_the_days_quotes_and_records_the_run(
+    platform, airflow_env, settings, demo_sources
+):
     # A day no other test crawls, so every quote of it is this run's.
     day = date(2026, 1, 1) + timedelta(days=random.randrange(300))
     run = run_dag(settings, "crawl_finance", datetime(day.year, day.month, day.day, 22, tzinfo=UTC))
@@ -47,7 +49,9 @@ def test_crawl_finance_crawls_the_days_quotes_and_records_the_run(platform, airf
     assert checks[0] > 0 and checks[1] is True
 
 
-def test_crawl_ecommerce_stores_the_demo_shop_and_records_the_run(platform, airflow_env, settings):
+def test_crawl_ecommerce_stores_the_demo_shop_and_records_the_run(
+    platform, airflow_env, settings, demo_sources
+):
     run = run_dag(settings, "crawl_ecommerce", workers=2)
     assert run.state == "success"
     status, received, rejected, workers = one(

@@ -50,6 +50,7 @@ PROJECT_TABLES = {
     "dq_results",
     "api_keys",
     "backup_runs",
+    "sources",
     "schema_migrations",
 }
 

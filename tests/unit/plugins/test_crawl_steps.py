@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +11,6 @@ import pytest
 from plugins.operators.crawl import crawl_id_for, run_plan
 from plugins.triggers.crawl import crawl_state
 from sluice.crawl.registry import CrawlStatus
-from sluice.settings import load_settings
 
 
 def status(queued=0, in_flight=0, workers=0, leased=0, max_pages=0, failed=None) -> CrawlStatus:
@@ -52,19 +50,46 @@ def context(day: datetime | None, run_id: str = "manual__x") -> dict:
     return {"data_interval_start": day, "logical_date": day, "run_id": run_id, "dag_run": run}
 
 
-def test_a_dated_run_crawls_its_logical_day_on_the_default_site():
-    settings = load_settings({}, project_dir=Path.cwd())
-    plan = run_plan("finance", {}, context(datetime(2026, 3, 4, 22, tzinfo=UTC)), settings)
+def registered(*urls: str):
+    """The spider's enabled sources, as the register task looks them up."""
+    return lambda: list(urls)
+
+
+def not_asked():
+    raise AssertionError("the registry was asked although the run gave start URLs")
+
+
+def test_a_dated_run_crawls_its_logical_day():
+    plan = run_plan("finance", {}, context(datetime(2026, 3, 4, 22, tzinfo=UTC)), registered("u"))
     assert plan["params"] == {"date": "2026-03-04"}
-    assert plan["start_urls"] == [f"{settings.demo_site_url}/market/quotes"]
     assert plan["workers"] == 1 and plan["crawl_id"].startswith("finance-20260304-")
 
 
-def test_form_values_win_and_max_pages_reaches_the_crawl():
-    settings = load_settings({}, project_dir=Path.cwd())
-    params = {"start_urls": ["http://shop.example/"], "max_pages": 30, "workers": 3}
-    plan = run_plan("ecommerce", params, context(None), settings)
+def test_a_run_without_start_urls_crawls_the_registered_sources():
+    sites = ("http://shop.example/", "https://other.example/catalog")
+    plan = run_plan("ecommerce", {"start_urls": []}, context(None), registered(*sites))
+    assert plan["start_urls"] == list(sites)
+
+
+def test_start_urls_given_by_the_run_win_over_the_registry():
+    params = {"start_urls": ["http://shop.example/"]}
+    plan = run_plan("ecommerce", params, context(None), not_asked)
     assert plan["start_urls"] == ["http://shop.example/"]
+
+
+def test_a_run_without_start_urls_or_sources_fails_with_the_registrys_message():
+    from sluice.sources import NoSourceError
+
+    def nothing_registered():
+        raise NoSourceError("no enabled source for spider 'ecommerce'")
+
+    with pytest.raises(NoSourceError, match="no enabled source for spider 'ecommerce'"):
+        run_plan("ecommerce", {}, context(None), nothing_registered)
+
+
+def test_form_values_win_and_max_pages_reaches_the_crawl():
+    params = {"start_urls": ["http://shop.example/"], "max_pages": 30, "workers": 3}
+    plan = run_plan("ecommerce", params, context(None), not_asked)
     assert plan["params"] == {"max_pages": 30} and plan["workers"] == 3
     assert plan["crawl_id"].startswith("ecommerce-20260506-")  # no logical date: run_after
 
@@ -72,9 +97,8 @@ def test_form_values_win_and_max_pages_reaches_the_crawl():
 def test_a_dated_run_without_any_date_is_refused():
     from airflow.sdk.exceptions import AirflowException
 
-    settings = load_settings({}, project_dir=Path.cwd())
     with pytest.raises(AirflowException, match="needs a date"):
-        run_plan("finance", {}, context(None), settings)
+        run_plan("finance", {}, context(None), registered("http://market.example/"))
 
 
 @pytest.mark.parametrize(("rendered", "value"), [("None", None), ("", None), (None, None),
