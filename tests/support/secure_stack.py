@@ -75,9 +75,11 @@ class SecureStack:
             check=False,
         )
 
-    def popen(self, *args: str, log: Path, component: str = "") -> subprocess.Popen:
+    def popen(
+        self, *args: str, log: Path, component: str = "", **overrides: str
+    ) -> subprocess.Popen:
         """Start ``sluice ARGS`` against this stack in the background, output to ``log``."""
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, **_variables(overrides)}
         if component:
             env["SLUICE_COMPONENT"] = component
         with log.open("w") as out:

@@ -7,6 +7,7 @@ import json
 import shutil
 import signal
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sluice.stack import secure
 from sluice.stack.certificates import StackCertificates
 from tests.support.crawling import wait_for
 from tests.support.network import free_port
+from tests.support.processing import product, publish
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongo, pytest.mark.redis]
 
@@ -115,3 +117,38 @@ def test_no_password_of_the_secure_stack_is_ever_shown(secure_stack):
     assert shown[2].returncode == 0, shown[2].stderr[-2000:]
     leaks = [pw[:4] for pw in passwords for text in texts if pw in text]
     assert leaks == []
+
+
+def test_a_processor_with_a_wrong_password_retries_and_commits_nothing(secure_stack, tmp_path):
+    from sluice.kafka.lag import group_lag
+
+    crawl_id = f"wrong-password-{uuid.uuid4().hex[:8]}"
+    publish(
+        secure_stack.settings("spider"),
+        "sluice.raw.products",
+        [product("shop.localhost", f"SKU-{i}", "2.00", 0, crawl_id) for i in range(5)],
+    )
+    group = f"sluice.{crawl_id}"
+    wrong = secure_stack.settings().postgres_writer_url.replace(
+        ":sluice_writer@", ":not-the-password@"
+    )
+    log = tmp_path / "normalizer.log"
+    process = secure_stack.popen(
+        "process", "--group", "normalizer", "--consumer-group", group,
+        "--topic", "sluice.raw.products",
+        log=log, component="processor", postgres_writer_url=wrong,
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: "sink unavailable" in log.read_text() and "password" in log.read_text(),
+            90,
+            what="the normalizer to retry its PostgreSQL writes",
+        )
+        waiting = group_lag(
+            secure_stack.settings("processor").kafka, group, ["sluice.raw.products"]
+        )
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    # The records of the run are all still waiting: no offset was committed past them.
+    assert waiting >= 5
