@@ -128,6 +128,18 @@ def write_passwords(settings: Settings) -> Path:
     return write_private(path, json.dumps({settings.airflow_user: settings.airflow_password}))
 
 
+def _auth_manager(settings: Settings, home: Path) -> dict[str, str]:
+    """The auth manager's variables: FAB's (roles in the database) or the simple one's."""
+    if settings.airflow_auth == "fab":
+        from sluice.airflow_roles import AUTH_MANAGER
+
+        return {"AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER}
+    return {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{settings.airflow_user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+    }
+
+
 def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, str]:
     """Environment variables that make a process part of the local Airflow."""
     home = airflow_home(settings)
@@ -152,8 +164,7 @@ def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, s
         "AIRFLOW__CORE__PARALLELISM": "8",
         "AIRFLOW__CORE__FERNET_KEY": keys.fernet_key,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.airflow_url.rstrip('/')}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{settings.airflow_user}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        **_auth_manager(settings, home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(settings.airflow_db_url),
         "AIRFLOW__API__HOST": api.hostname or "127.0.0.1",
         "AIRFLOW__API__PORT": str(api.port or 8080),

@@ -82,6 +82,9 @@ class Settings:
     # Airflow's own metadata database (in the stack's PostgreSQL) and its UI/API login.
     airflow_db_url: str = "postgresql://airflow:airflow@127.0.0.1:5432/airflow"
     airflow_user: str = "admin"
+    # Airflow's auth manager: "simple" (one local admin) or "fab" (users and the roles of
+    # sluice/airflow_roles.py in the metadata database).
+    airflow_auth: str = "simple"
     airflow_password: str = "admin"  # noqa: S105 - the local default; .env.example says so
     api_url: str = "http://127.0.0.1:5000"
     demo_site_url: str = "http://127.0.0.1:8000"
@@ -144,6 +147,10 @@ class Settings:
         self._secure_urls()
         if self.object_store_url:
             _url("object_store_url", self.object_store_url, ("http", "https"))
+        if self.airflow_auth not in ("simple", "fab"):
+            raise SettingsError(
+                f"{ENV_PREFIX}AIRFLOW_AUTH={self.airflow_auth!r} is not simple or fab"
+            )
         if self.object_store_auth not in ("keys", "aws"):
             raise SettingsError(
                 f"{ENV_PREFIX}OBJECT_STORE_AUTH={self.object_store_auth!r} is not keys or aws"

@@ -7,6 +7,8 @@ all under one supervisor.
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from sluice.cli.migrate import migrate_command
@@ -32,10 +34,18 @@ def monitoring_running(settings: Settings) -> bool:
     is_flag=True,
     help="TLS and passwords on every service, plaintext refused (stays on for this stack).",
 )
+@click.option(
+    "--auth",
+    type=click.Choice(["simple", "fab"]),
+    help="Airflow's auth manager: simple (one admin) or fab (users and Sluice's roles); "
+    "default SLUICE_AIRFLOW_AUTH.",
+)
 @click.pass_obj
-def up(settings: Settings, with_monitoring: bool, secure: bool) -> None:
+def up(settings: Settings, with_monitoring: bool, secure: bool, auth: str | None) -> None:
     """Start the whole platform and wait until every part is healthy."""
     settings = secure_settings(settings, secure)
+    if auth:
+        settings = dataclasses.replace(settings, airflow_auth=auth)
     # Processors need the schema: data services first, then migrations, then the rest.
     up_command(settings, (), platform=False, table=False)
     migrate_command(settings)

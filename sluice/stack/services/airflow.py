@@ -68,9 +68,23 @@ class AirflowComponent(Service):
         home = airflow_home(self.settings)
         (home / "plugins").mkdir(parents=True, exist_ok=True)
         write_passwords(self.settings)
-        marker = home / f"migrated-{version('apache-airflow-core')}"
-        if marker.is_file():
-            return
+        # FAB's tables come with its auth manager: a switch to it migrates again.
+        marker = home / f"migrated-{version('apache-airflow-core')}-{self.settings.airflow_auth}"
+        if not marker.is_file():
+            self._migrate(progress, home)
+            marker.touch()
+        if self.settings.airflow_auth == "fab":
+            progress.run(
+                self.name,
+                "syncing the Airflow roles (Analyst, DataEngineer, CI) and the admin login",
+                [sys.executable, "-m", "sluice.airflow_roles"],
+                log_file=home / "roles-sync.log",
+                fix="read the log; the metadata database must be migrated (`sluice up`)",
+                expect="a few seconds",
+                env={**os.environ, **self.environment},
+            )
+
+    def _migrate(self, progress: Progress, home) -> None:
         progress.run(
             self.name,
             "migrating the Airflow metadata database",
@@ -80,7 +94,6 @@ class AirflowComponent(Service):
             expect="once per Airflow version, ~1 min",
             env={**os.environ, **self.environment},
         )
-        marker.touch()
 
     def program(self) -> Program:
         return Program(
@@ -89,6 +102,8 @@ class AirflowComponent(Service):
             # config holds no secrets.
             command=[sys.executable, "-m", "sluice", "airflow", self.component],
             directory=self.settings.project_dir,
+            # Not a secret: which auth manager `sluice up --auth` chose for this stack.
+            environment={"SLUICE_AIRFLOW_AUTH": self.settings.airflow_auth},
             stopwaitsecs=60,
             startsecs=3,
         )

@@ -58,3 +58,23 @@ def test_secrets_are_created_once_private_and_then_reused(tmp_path):
 def test_sqlalchemy_url_uses_psycopg_3():
     assert sqlalchemy_url("postgresql://a:b@h:1/d") == "postgresql+psycopg://a:b@h:1/d"
     assert sqlalchemy_url("postgres://a@h/d") == "postgresql+psycopg://a@h/d"
+
+
+def test_fab_auth_puts_the_fab_auth_manager_in_place_of_the_simple_one(tmp_path):
+    fab = load_settings(
+        {"SLUICE_AIRFLOW_AUTH": "fab", "SLUICE_STACK_DIR": str(tmp_path / "stack")},
+        project_dir=tmp_path,
+    )
+    env = airflow_environment(fab, load_secrets(tmp_path / "home"))
+    assert (
+        env["AIRFLOW__CORE__AUTH_MANAGER"],
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS" in env,
+    ) == ("airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager", False)
+
+
+def test_the_supervised_airflow_keeps_the_auth_manager_sluice_up_chose(tmp_path):
+    from sluice.stack.services.airflow import AirflowComponent
+
+    fab = load_settings({"SLUICE_AIRFLOW_AUTH": "fab"}, project_dir=tmp_path)
+    program = AirflowComponent(fab, "api-server").program()
+    assert program.environment == {"SLUICE_AIRFLOW_AUTH": "fab"}
