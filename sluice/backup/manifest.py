@@ -331,11 +331,9 @@ def read_manifest(set_dir: Path) -> Manifest:
         raise BackupError(f"{path}: {exc}", fix=exc.fix) from exc
 
 
-@dataclass(frozen=True)
-class BackupSet:
-    """A backup set on disk: its directory and its manifest."""
+class DatedByManifest:
+    """A set's label and creation time, as its manifest records them."""
 
-    path: Path
     manifest: Manifest
 
     @property
@@ -345,6 +343,14 @@ class BackupSet:
     @property
     def created_at(self) -> datetime:
         return self.manifest.created_at
+
+
+@dataclass(frozen=True)
+class BackupSet(DatedByManifest):
+    """A backup set on disk: its directory and its manifest."""
+
+    path: Path
+    manifest: Manifest
 
     @property
     def size(self) -> int:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sluice.backup.errors import BackupError
-from sluice.backup.manifest import MANIFEST_NAME, Manifest, check_label
+from sluice.backup.manifest import MANIFEST_NAME, DatedByManifest, Manifest, check_label
 from sluice.backup.retention import expired
 from sluice.storage.objects import ObjectStore, ObjectStoreError
 
@@ -24,19 +24,11 @@ SCHEME = "s3://"
 
 
 @dataclass(frozen=True)
-class RemoteSet:
+class RemoteSet(DatedByManifest):
     """A complete backup set in the object store."""
 
     bucket: str
     manifest: Manifest
-
-    @property
-    def label(self) -> str:
-        return self.manifest.label
-
-    @property
-    def created_at(self) -> datetime:
-        return self.manifest.created_at
 
     @property
     def uri(self) -> str:

@@ -150,21 +150,26 @@ def create_command(
         if verify:
             # The copy that would be restored is the one verified: the uploaded one if any.
             with _local_set(settings, where) as copy:
-                try:
-                    report = verify_backup(
-                        copy,
-                        postgres_url=settings.postgres_url,
-                        mongo_client=conn,
-                        pg_bindir=settings.pg_bindir,
-                    )
-                except BackupError as exc:
-                    _fail(exc)
+                report = _verify(settings, conn, copy)
             click.echo(
                 f"verified {where}: restored into scratch databases in {report.seconds:.1f}s; "
                 "every table and collection matches"
             )
     if keep_days is not None:
         _prune(settings, directory, keep_days, dry_run=False, remote=upload)
+
+
+def _verify(settings: Settings, conn, path: Path):
+    """Restore the set at ``path`` into scratch databases and compare; exit 1 if it differs."""
+    try:
+        return verify_backup(
+            path,
+            postgres_url=settings.postgres_url,
+            mongo_client=conn,
+            pg_bindir=settings.pg_bindir,
+        )
+    except BackupError as exc:
+        _fail(exc)
 
 
 @backup.command("verify")
@@ -179,15 +184,7 @@ def verify_command(settings: Settings, where: str) -> None:
         mongo_client(settings.mongo_url, timeout=MONGO_TIMEOUT) as conn,
         _local_set(settings, where) as path,
     ):
-        try:
-            report = verify_backup(
-                path,
-                postgres_url=settings.postgres_url,
-                mongo_client=conn,
-                pg_bindir=settings.pg_bindir,
-            )
-        except BackupError as exc:
-            _fail(exc)
+        report = _verify(settings, conn, path)
     click.echo(
         f"verified {where}: {report.tables} tables ({report.rows} rows) and "
         f"{report.collections} collections ({report.documents} documents) restore as recorded "

@@ -50,6 +50,14 @@ class Source:
         }
 
 
+def products_of(source: Source) -> int:
+    """How many of the seeded products the scratch database holds now."""
+    with connect(source.postgres_url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM products WHERE source = %s", (source.product_source,)
+        ).fetchone()[0]
+
+
 def with_path(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 

@@ -7,16 +7,9 @@ import json
 import pytest
 
 from sluice.storage.postgres import connect
-from tests.integration.backup.conftest import PRODUCTS
+from tests.integration.backup.conftest import PRODUCTS, products_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mongo]
-
-
-def products_of(source) -> int:
-    with connect(source.postgres_url, autocommit=True) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM products WHERE source = %s", (source.product_source,)
-        ).fetchone()[0]
 
 
 def test_create_backs_up_and_verifies_the_real_postgres_database(

@@ -9,16 +9,9 @@ import pytest
 from sluice.backup.remote import list_remote_backups, prune_remote_backups
 from sluice.storage.objects import ObjectStore
 from sluice.storage.postgres import connect
-from tests.integration.backup.conftest import PRODUCTS
+from tests.integration.backup.conftest import PRODUCTS, products_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mongo]
-
-
-def products_of(source) -> int:
-    with connect(source.postgres_url, autocommit=True) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM products WHERE source = %s", (source.product_source,)
-        ).fetchone()[0]
 
 
 def create(sluice_cli, source, tmp_path, label: str):
