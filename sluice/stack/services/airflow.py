@@ -7,6 +7,7 @@ from Sluice's settings. The api-server's health endpoint tells whether each comp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from sluice.airflow_local import airflow_environment, airflow_home, load_secrets, write_passwords
 from sluice.stack.progress import Progress
 from sluice.stack.services.base import NotReady, Program, Service
+from sluice.storage.postgres import sqlalchemy_url
 
 #: the component that migrates the metadata database before any of them starts
 FIRST = "api-server"
@@ -68,8 +70,12 @@ class AirflowComponent(Service):
         home = airflow_home(self.settings)
         (home / "plugins").mkdir(parents=True, exist_ok=True)
         write_passwords(self.settings)
-        # FAB's tables come with its auth manager: a switch to it migrates again.
-        marker = home / f"migrated-{version('apache-airflow-core')}-{self.settings.airflow_auth}"
+        # Once per Airflow version, auth manager (FAB brings tables of its own) and database.
+        database = hashlib.sha256(sqlalchemy_url(self.settings.airflow_db_url).encode())
+        marker = home / (
+            f"migrated-{version('apache-airflow-core')}-{self.settings.airflow_auth}"
+            f"-{database.hexdigest()[:12]}"
+        )
         if not marker.is_file():
             self._migrate(progress, home)
             marker.touch()

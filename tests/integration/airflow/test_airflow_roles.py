@@ -1,8 +1,8 @@
 """Airflow with the FAB auth manager: each of Sluice's roles may do its work and no more.
 
 A second api-server, with FAB, runs on a metadata database of its own (so a backfill made
-here is never scheduled by the platform's scheduler), prepared as `sluice up --auth fab`
-prepares one: migrated, DAGs serialized, roles synced.
+here is never scheduled by the platform's scheduler), prepared by the code that
+prepares one for `sluice up --auth fab`: migrated, roles synced; then its DAGs serialized.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from psycopg import sql
 from sluice.airflow_local import airflow_environment, airflow_home, load_secrets
 from sluice.airflow_roles import ANALYST, CI, DATA_ENGINEER
 from sluice.settings import load_settings
+from sluice.stack.progress import Progress
+from sluice.stack.services.airflow import FIRST, AirflowComponent
 from sluice.stack.services.postgres import Postgres
 from tests.support.crawling import wait_for
 from tests.support.network import free_port
@@ -88,9 +90,10 @@ def fab_airflow(stack, settings, tmp_path_factory) -> Iterator[FabAirflow]:
     server = None
     try:
         python = sys.executable
-        _run([python, "-m", "airflow", "db", "migrate"], env)
+        # What `sluice up --auth fab` does before starting Airflow: migrate, sync the roles.
+        AirflowComponent(fab, FIRST).prepare(Progress())
+        # What its dag-processor would do next: the DAGs into this database.
         _run([python, "-m", "airflow", "dags", "reserialize"], env)
-        _run([python, "-m", "sluice.airflow_roles"], env)
         passwords = {role: secrets.token_urlsafe(12) for role in (ANALYST, DATA_ENGINEER, CI)}
         for role, password in passwords.items():
             _run(
