@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 
 from api.auth import HEADER, authenticate, enforce_rate_limit
 from api.stores import Stores
+from sluice.export.cells import safe_cell
 
 
 def stores() -> Stores:
@@ -56,14 +57,17 @@ def rows_json(rows: Iterable[dict[str, Any]], drop: tuple[str, ...] = ()) -> lis
 
 
 def csv_stream(filename: str, columns: list[str], rows: Iterator[Any]) -> Response:
-    """Rows streamed as CSV (header first), never held in memory as a whole."""
+    """Rows streamed as CSV (header first), never held in memory as a whole.
+
+    Text cells a spreadsheet would run as a formula are guarded (sluice.export.cells).
+    """
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([jsonable(v) for v in row])
+            writer.writerow([safe_cell(v) if isinstance(v, str) else jsonable(v) for v in row])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)

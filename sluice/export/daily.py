@@ -22,33 +22,42 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from sluice.export.cells import safe_column
+
+
+def _text(*columns: str) -> str:
+    """Crawled text columns, each guarded against running as a spreadsheet formula."""
+    return ", ".join(safe_column(c, c.rpartition(".")[2]) for c in columns)
+
+
 # Each export names its columns, so a migration adding a column does not silently change
 # the files' layout; product_prices also carries the product's natural key, without which
-# a price row means nothing outside this database.
+# a price row means nothing outside this database. Text a website wrote goes through _text.
 EXPORTS: dict[str, str] = {
-    "products": """
-        SELECT id, source, external_id, name, brand, category, price, currency, availability,
-               rating, review_count, image_url, url, first_seen_at, last_seen_at,
+    "products": f"""
+        SELECT id, {_text("source", "external_id", "name", "brand", "category")},
+               price, currency, availability, rating, review_count,
+               {_text("image_url", "url")}, first_seen_at, last_seen_at,
                last_crawl_id, updated_at
         FROM products
         WHERE updated_at >= %(start)s AND updated_at < %(end)s
         ORDER BY id
-    """,
-    "product_prices": """
-        SELECT pp.id, pp.product_id, p.source, p.external_id, pp.price, pp.currency,
+    """,  # noqa: S608 - constant columns, guarded by _text
+    "product_prices": f"""
+        SELECT pp.id, pp.product_id, {_text("p.source", "p.external_id")}, pp.price, pp.currency,
                pp.availability, pp.observed_at, pp.crawl_id
         FROM product_prices pp
         JOIN products p ON p.id = pp.product_id
         WHERE pp.observed_at >= %(start)s AND pp.observed_at < %(end)s
         ORDER BY pp.id
-    """,
-    "quotes": """
-        SELECT id, symbol, name, exchange, price, currency, change, change_pct, volume, as_of,
-               trade_date, source, crawl_id, fetched_at, updated_at
+    """,  # noqa: S608 - constant columns, guarded by _text
+    "quotes": f"""
+        SELECT id, {_text("symbol", "name", "exchange")}, price, currency, change, change_pct,
+               volume, as_of, trade_date, {_text("source")}, crawl_id, fetched_at, updated_at
         FROM quotes
         WHERE trade_date = %(day)s
         ORDER BY id
-    """,
+    """,  # noqa: S608 - constant columns, guarded by _text
     "crawl_runs": """
         SELECT crawl_id, spider, airflow_run_id, status, params, stats, started_at,
                finished_at, items_received, items_stored, items_rejected, updated_at
