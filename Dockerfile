@@ -65,7 +65,7 @@ RUN pip install --no-cache-dir --no-deps /tmp/wheels/sluice-*.whl \
         "apache-airflow==${AIRFLOW_VERSION}" \
         apache-airflow-providers-apache-kafka apache-airflow-providers-postgres \
         apache-airflow-providers-mongo apache-airflow-providers-redis \
-        apache-airflow-providers-amazon \
+        apache-airflow-providers-amazon apache-airflow-providers-fab \
         scrapy scrapy-redis scrapy-playwright extruct \
         confluent-kafka aws-msk-iam-sasl-signer-python boto3 \
         redis sqlalchemy "psycopg[binary]" pymongo \

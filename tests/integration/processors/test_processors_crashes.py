@@ -55,7 +55,9 @@ def test_a_normalizer_killed_mid_stream_and_restarted_loses_and_duplicates_nothi
     migrated, settings, scratch_topic, source
 ):
     crawl_id = f"test-{uuid.uuid4().hex[:8]}"
-    total = 3000
+    # Enough that a normalizer at full speed is still mid-stream when the kill lands: it
+    # stores a few thousand rows a second, and the kill follows the first 300 within 0.1 s.
+    total = 20_000
     publish(
         settings,
         scratch_topic,
@@ -63,7 +65,7 @@ def test_a_normalizer_killed_mid_stream_and_restarted_loses_and_duplicates_nothi
     )
     group = f"kill-{crawl_id}"
     first = start_normalizer(settings, scratch_topic, group)
-    wait_for(lambda: counts(settings, source)[0] >= 300, 120, what="300 rows")
+    wait_for(lambda: counts(settings, source)[0] >= 300, 120, interval=0.1, what="300 rows")
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     assert counts(settings, source)[0] < total, "killed after it had finished"
