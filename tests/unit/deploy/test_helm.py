@@ -1226,3 +1226,15 @@ def test_a_release_with_sources_passes_checkov(tool, with_sources, tmp_path):
 def test_managed_environments_reach_s3_with_the_pods_role_not_keys(manifests, managed_env):
     config = settings_config_map(manifests[managed_env])
     assert config["SLUICE_OBJECT_STORE_AUTH"] == "aws"
+
+
+def test_fab_environments_sync_sluices_airflow_roles_after_migrating(values, managed_env):
+    import importlib.util
+
+    job = values[managed_env]["airflow"]["createUserJob"]
+    module = job["args"][-1]
+    assert (job["enabled"], job["args"][:2], importlib.util.find_spec(module) is not None) == (
+        True,
+        ["python", "-m"],
+        True,
+    )
