@@ -77,12 +77,14 @@ def list_remote_backups(store: ObjectStore, bucket: str) -> list[RemoteSet]:
     """The complete sets in ``bucket``, oldest first (by their manifests' created_at)."""
     sets = []
     try:
-        for label in store.folders(bucket):
-            keys = {o.key for o in store.objects(bucket, f"{label}/{MANIFEST_NAME}")}
-            if f"{label}/{MANIFEST_NAME}" not in keys:
-                continue
-            data = json.loads(store.read(bucket, f"{label}/{MANIFEST_NAME}"))
-            sets.append(RemoteSet(bucket, Manifest.from_dict(data)))
+        # One listing finds every set: the manifests one level down.
+        manifests = [
+            o.key
+            for o in store.objects(bucket)
+            if o.key.count("/") == 1 and o.key.endswith(f"/{MANIFEST_NAME}")
+        ]
+        for key in manifests:
+            sets.append(RemoteSet(bucket, Manifest.from_dict(json.loads(store.read(bucket, key)))))
     except ObjectStoreError as exc:
         raise BackupError(f"cannot list the backup sets in bucket {bucket}: {exc}") from exc
     return sorted(sets, key=lambda s: (s.created_at, s.label))
@@ -96,7 +98,7 @@ def prune_remote_backups(
     for stored in doomed:
         try:
             # The manifest first: a half-deleted set is no longer listed as a set.
-            store.delete_folder(bucket, f"{stored.label}/{MANIFEST_NAME}")
+            store.delete(bucket, [f"{stored.label}/{MANIFEST_NAME}"])
             store.delete_folder(bucket, f"{stored.label}/")
         except ObjectStoreError as exc:
             raise BackupError(f"cannot delete stored backup set {stored.uri}: {exc}") from exc

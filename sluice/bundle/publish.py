@@ -48,6 +48,5 @@ def publish_bundle(
         store.put_file(bucket, f"{prefix}{MANIFEST}", unpacked / MANIFEST)
     wanted = {*keys, f"{prefix}{MANIFEST}"}
     stale = [o.key for o in store.objects(bucket, prefix) if o.key not in wanted]
-    for key in stale:
-        store.delete_folder(bucket, key)
+    store.delete(bucket, stale)
     return PublishedBundle(manifest["version"], f"s3://{bucket}/{prefix}", len(keys), len(stale))

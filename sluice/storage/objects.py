@@ -89,19 +89,6 @@ class ObjectStore:
                 for item in page.get("Contents", []):
                     yield StoredObject(item["Key"], item["Size"], item["LastModified"])
 
-    def folders(self, bucket: str, prefix: str = "") -> list[str]:
-        """The names of the folders directly under ``prefix`` (without slashes)."""
-        names: list[str] = []
-        with self._failing(f"listing s3://{bucket}/{prefix}"):
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=prefix, Delimiter="/"
-            )
-            for page in pages:
-                names += [
-                    p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
-                ]
-        return names
-
     def put_file(self, bucket: str, key: str, path: Path) -> None:
         """Upload ``path`` as ``key``."""
         with self._failing(f"uploading {path} to s3://{bucket}/{key}"):
@@ -134,13 +121,17 @@ class ObjectStore:
         with self._failing(f"reading s3://{bucket}/{key}"):
             return self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    def delete(self, bucket: str, keys: list[str]) -> None:
+        """Delete exactly ``keys`` (no prefix matching), in S3's batches of 1,000."""
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": key} for key in keys[start : start + 1000]]
+            with self._failing(f"deleting {len(chunk)} object(s) of s3://{bucket}"):
+                self.client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+
     def delete_folder(self, bucket: str, prefix: str) -> int:
         """Delete every object under ``prefix``; how many were deleted."""
         keys = [item.key for item in self.objects(bucket, prefix)]
-        for start in range(0, len(keys), 1000):
-            chunk = [{"Key": key} for key in keys[start : start + 1000]]
-            with self._failing(f"deleting s3://{bucket}/{prefix}"):
-                self.client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+        self.delete(bucket, keys)
         return len(keys)
 
     # -- errors -------------------------------------------------------------------------------
