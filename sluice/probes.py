@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sluice.connections import kafka_client_config, redact, redact_url, secrets_of
+from sluice.connections import redact, redact_url, secrets_of
 from sluice.settings import Settings
 
 #: Seconds each probe may take; they run side by side, so all of them take about as long.
@@ -97,8 +97,10 @@ def probe_postgres(url: str, timeout: float = TIMEOUT) -> str:
     """``server_version`` of the PostgreSQL at ``url``, over the URL's TLS options."""
     import psycopg
 
+    from sluice.storage.postgres import connect
+
     try:
-        with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
+        with connect(url, timeout=timeout) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
             tls = conn.pgconn.ssl_in_use
     except psycopg.Error as exc:
@@ -156,12 +158,11 @@ def probe_kafka(connection: Mapping[str, Any], timeout: float = TIMEOUT) -> str:
     them, and gives up at the first error that names a cause or when ``timeout`` runs out.
     """
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
+
+    from sluice.kafka.admin import admin_client
 
     errors: list[str] = []
-    admin = AdminClient(
-        kafka_client_config(connection, error_cb=lambda e: errors.append(e.str()), log_level=0)
-    )
+    admin = admin_client(connection, error_cb=lambda e: errors.append(e.str()), log_level=0)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -15,7 +15,7 @@ from sluice.kafka.topics import TopicSpec
 log = logging.getLogger(__name__)
 
 
-def admin_client(kafka: Mapping[str, Any], **config: str) -> AdminClient:
+def admin_client(kafka: Mapping[str, Any], **config: Any) -> AdminClient:
     """An AdminClient on connection ``kafka`` (``Settings.kafka`` or an Airflow extra)."""
     return AdminClient(kafka_client_config(kafka, **config))
 
