@@ -34,6 +34,11 @@ POSTGRES_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "veri
 #: The key of a Kafka configuration that asks for MSK IAM tokens for an AWS region. It is not
 #: a librdkafka property: :func:`kafka_client_config` replaces it with the token callback.
 MSK_IAM_REGION = "sluice.aws.region"
+#: The client options each service's TLS settings become (URL query parameters, and the same
+#: names in an Airflow connection's extra).
+POSTGRES_TLS_OPTIONS = ("sslmode", "sslrootcert")
+REDIS_TLS_OPTIONS = ("ssl_cert_reqs", "ssl_ca_certs")
+MONGO_TLS_OPTIONS = ("tls", "tlsCAFile", "retryWrites")
 #: Shown in place of a secret.
 MASK = "***"
 #: Shorter passwords are the local stack's demo logins, not secrets worth masking.
@@ -161,14 +166,18 @@ def with_query(url: str, extra: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="/:")))
 
 
-def with_credentials(url: str, username: str, password: str) -> str:
-    """``url`` logging in as ``username`` (may be empty) with ``password``."""
+def _with_login(url: str, login: str) -> str:
+    """``url`` with ``login`` (``user:password``, already quoted) in place of its own."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    auth = f"{quote(username, safe='')}:{quote(password, safe='')}@"
-    return urlunsplit(parts._replace(netloc=auth + host))
+    return urlunsplit(parts._replace(netloc=f"{login}@{host}"))
+
+
+def with_credentials(url: str, username: str, password: str) -> str:
+    """``url`` logging in as ``username`` (may be empty) with ``password``."""
+    return _with_login(url, f"{quote(username, safe='')}:{quote(password, safe='')}")
 
 
 def postgres_tls(settings: Settings) -> dict[str, str]:
@@ -267,7 +276,4 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.password:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))
+    return _with_login(url, f"{parts.username or ''}:{MASK}")

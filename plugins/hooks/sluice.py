@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from airflow.sdk import BaseHook
 
-from sluice.connections import kafka_environment
+from sluice.connections import (
+    MONGO_TLS_OPTIONS,
+    POSTGRES_TLS_OPTIONS,
+    REDIS_TLS_OPTIONS,
+    kafka_environment,
+    with_query,
+)
 from sluice.settings import Settings, load_settings
 
 POSTGRES_CONN_ID = "sluice_postgres"
@@ -17,26 +23,20 @@ REDIS_CONN_ID = "sluice_redis"
 KAFKA_CONN_ID = "sluice_kafka"
 
 
-#: Connection extras that are TLS options of the client, carried into the service's URL.
-POSTGRES_TLS_EXTRAS = ("sslmode", "sslrootcert")
-REDIS_TLS_EXTRAS = ("ssl_cert_reqs", "ssl_ca_certs")
-MONGO_TLS_EXTRAS = ("tls", "tlsCAFile", "retryWrites")
-
-
 def _credentials(login: str | None, password: str | None) -> str:
     if not login and not password:
         return ""
     return f"{quote(login or '', safe='')}:{quote(password or '', safe='')}@"
 
 
-def _query(extra: dict[str, Any], names: tuple[str, ...]) -> str:
-    """The URL query of the TLS options among ``extra`` ('' when there are none)."""
+def _tls(url: str, extra: dict[str, Any], names: tuple[str, ...]) -> str:
+    """``url`` with the TLS options among the connection's ``extra`` as its query."""
     found = {
-        name: str(extra[name]).lower() if isinstance(extra[name], bool) else extra[name]
+        name: str(extra[name]).lower() if isinstance(extra[name], bool) else str(extra[name])
         for name in names
         if name in extra
     }
-    return f"?{urlencode(found, safe='/:')}" if found else ""
+    return with_query(url, found)
 
 
 class SluiceHook(BaseHook):
@@ -105,10 +105,8 @@ class SluiceHook(BaseHook):
         """``postgresql://`` URL of the PostgreSQL connection."""
         conn = self.get_connection(self.postgres_conn_id)
         auth = _credentials(conn.login, conn.password)
-        query = _query(conn.extra_dejson, POSTGRES_TLS_EXTRAS)
-        return (
-            f"postgresql://{auth}{conn.host}:{conn.port or 5432}/{conn.schema or 'sluice'}{query}"
-        )
+        url = f"postgresql://{auth}{conn.host}:{conn.port or 5432}/{conn.schema or 'sluice'}"
+        return _tls(url, conn.extra_dejson, POSTGRES_TLS_OPTIONS)
 
     def redis_url(self) -> str:
         """``redis://`` URL of the Redis connection (``rediss://`` when its extra says ssl)."""
@@ -116,16 +114,18 @@ class SluiceHook(BaseHook):
         extra = conn.extra_dejson
         db = extra.get("db", 0)
         auth = _credentials(conn.login, conn.password)
-        scheme = "rediss" if str(extra.get("ssl", "")).lower() == "true" else "redis"
-        query = _query(extra, REDIS_TLS_EXTRAS) if scheme == "rediss" else ""
-        return f"{scheme}://{auth}{conn.host}:{conn.port or 6379}/{db}{query}"
+        if str(extra.get("ssl", "")).lower() != "true":
+            return f"redis://{auth}{conn.host}:{conn.port or 6379}/{db}"
+        return _tls(
+            f"rediss://{auth}{conn.host}:{conn.port or 6379}/{db}", extra, REDIS_TLS_OPTIONS
+        )
 
     def mongo_url(self) -> str:
         """``mongodb://`` URL of the MongoDB connection."""
         conn = self.get_connection(self.mongo_conn_id)
         auth = _credentials(conn.login, conn.password)
-        query = _query(conn.extra_dejson, MONGO_TLS_EXTRAS)
-        return f"mongodb://{auth}{conn.host}:{conn.port or 27017}/{conn.schema or 'sluice'}{query}"
+        url = f"mongodb://{auth}{conn.host}:{conn.port or 27017}/{conn.schema or 'sluice'}"
+        return _tls(url, conn.extra_dejson, MONGO_TLS_OPTIONS)
 
     def settings(self) -> Settings:
         """Sluice settings whose service addresses are those of the connections."""
