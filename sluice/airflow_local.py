@@ -8,8 +8,8 @@ the tests all see one Airflow, wired to the same services as the rest of Sluice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from sluice import connections as security
 from sluice.monitoring.ports import STATSD_PORT
 from sluice.private_files import write_private
-from sluice.settings import Settings, load_settings
+from sluice.settings import Settings
 from sluice.stack import secure
 from sluice.storage.postgres import sqlalchemy_url
 
@@ -186,10 +186,12 @@ def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, s
         "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
     }
     # On the secure stack, Airflow reaches Kafka as its own user, with its own ACLs.
-    identity = secure.component_environment(settings.stack_dir, "airflow")
-    env.update(identity)
+    env.update(secure.component_environment(settings.stack_dir, "airflow"))
+    login = secure.kafka_login(settings.stack_dir, "airflow")
     as_airflow = (
-        load_settings({**os.environ, **identity}, settings.project_dir) if identity else settings
+        dataclasses.replace(settings, kafka_username=login[0], kafka_password=login[1])
+        if login
+        else settings
     )
     for conn_id, conn in connections(as_airflow).items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)

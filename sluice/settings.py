@@ -325,18 +325,16 @@ def load_settings(
     """
     env = dict(os.environ if environ is None else environ)
     root = Path(env.get(f"{ENV_PREFIX}PROJECT_DIR") or project_dir or find_project_dir())
-    merged: dict[str, str] = {}
-    layers = [root / ".env"]
+    merged = _dotenv(root / ".env")
     # The secure stack's settings (passwords it generated) come over .env, under the
     # environment, once `sluice stack up --secure` has written them.
     stack_dir = Path(
-        env.get(f"{ENV_PREFIX}STACK_DIR")
-        or _dotenv(root / ".env").get(f"{ENV_PREFIX}STACK_DIR")
-        or ".stack"
+        env.get(f"{ENV_PREFIX}STACK_DIR") or merged.get(f"{ENV_PREFIX}STACK_DIR") or ".stack"
     ).expanduser()
     component = env.get(f"{ENV_PREFIX}COMPONENT", "")
-    layers += secure_layers(stack_dir if stack_dir.is_absolute() else root / stack_dir, component)
-    for layer in layers:
+    for layer in secure_layers(
+        stack_dir if stack_dir.is_absolute() else root / stack_dir, component
+    ):
         merged.update(_dotenv(layer))
     merged.update(env)
 

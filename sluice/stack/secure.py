@@ -203,6 +203,14 @@ def layers(stack_dir: Path, component: str) -> list[Path]:
     return [path for path in found if path.is_file()]
 
 
+def kafka_login(stack_dir: Path, component: str) -> tuple[str, str] | None:
+    """(user, password) of ``component`` in Kafka; None when the stack is not secure."""
+    if not settings_file(stack_dir).is_file():
+        return None
+    user = KAFKA_USERS[component]
+    return user, credentials(stack_dir)["kafka"][user]
+
+
 def component_environment(stack_dir: Path, component: str) -> dict[str, str]:
     """What makes a process of ``component`` log in to Kafka as itself: its name only.
 
