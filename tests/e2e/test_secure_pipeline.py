@@ -25,11 +25,11 @@ from tests.support.crawling import DEMO_DAY, wait_for
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongo, pytest.mark.redis]
 
 
-def api_products(base: str, key: str) -> list[dict]:
-    """Every product the API lists, page by page."""
+def api_products(base: str, key: str, source: str) -> list[dict]:
+    """Every product of ``source`` the API lists, page by page."""
     items, cursor = [], None
     while True:
-        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        params = {"source": source, "limit": 100, **({"cursor": cursor} if cursor else {})}
         page = requests.get(
             f"{base}/api/v1/products", params=params, headers={"X-API-Key": key}, timeout=10
         )
@@ -74,7 +74,7 @@ def test_every_product_of_a_secure_crawl_is_served_by_the_api(
                 return False
 
         wait_for(answers, 60, what="the API on the secure stack")
-        served = {item["external_id"] for item in api_products(base, key)}
+        served = {item["external_id"] for item in api_products(base, key, "shop.localhost")}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -49,23 +49,27 @@ class SecureStack:
             }
         )
 
+    def environment(self, component: str, overrides: dict[str, str]) -> dict[str, str]:
+        """This process's environment pointed at the stack, as ``component``, with ``overrides``
+        (settings by name)."""
+        env = {**os.environ, **self.env, **_variables(overrides)}
+        if component:
+            env["SLUICE_COMPONENT"] = component
+        return env
+
     def settings(self, component: str = "", **overrides: str) -> Settings:
         """The settings a process of ``component`` (spider, processor, airflow) would load.
 
         ``overrides`` are settings by name (``postgres_sslmode="disable"``).
         """
-        env = {**os.environ, **self.env, **_variables(overrides)}
-        if component:
-            env["SLUICE_COMPONENT"] = component
+        env = self.environment(component, overrides)
         return load_settings(env)
 
     def cli(
         self, *args: str, component: str = "", timeout: float = 300, **overrides: str
     ) -> subprocess.CompletedProcess:
         """Run ``sluice ARGS`` against this stack as ``component`` (``overrides``: settings)."""
-        env = {**os.environ, **self.env, **_variables(overrides)}
-        if component:
-            env["SLUICE_COMPONENT"] = component
+        env = self.environment(component, overrides)
         return subprocess.run(
             [str(Path(sys.executable).with_name("sluice")), *args],
             env=env,
@@ -79,9 +83,7 @@ class SecureStack:
         self, *args: str, log: Path, component: str = "", **overrides: str
     ) -> subprocess.Popen:
         """Start ``sluice ARGS`` against this stack in the background, output to ``log``."""
-        env = {**os.environ, **self.env, **_variables(overrides)}
-        if component:
-            env["SLUICE_COMPONENT"] = component
+        env = self.environment(component, overrides)
         with log.open("w") as out:
             return subprocess.Popen(
                 [str(Path(sys.executable).with_name("sluice")), *args],
