@@ -93,5 +93,6 @@ def build(
         handler=handler,
         sink=sink,
         dead_letters=dead_letters,
+        commit_before_write=settings.drill_commit_before_write,
         **runtime_options,
     )

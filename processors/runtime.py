@@ -81,6 +81,7 @@ class Runtime:
         backoff_max: float = 30.0,
         consumer_overrides: dict[str, object] | None = None,
         metrics: GroupMetrics | None = None,
+        commit_before_write: bool = False,
     ) -> None:
         self.kafka = kafka
         self.group = group
@@ -93,6 +94,8 @@ class Runtime:
         self.backoff_max = backoff_max
         self.consumer_overrides = consumer_overrides or {}
         self.metrics = metrics
+        # Test-only: the ordering bug the fault drills must catch.
+        self.commit_before_write = commit_before_write
         self._stopping = False
         self._revoked = False
         self._backing_off = False
@@ -188,14 +191,16 @@ class Runtime:
                     )
                 )
         self._revoked = False
+        if self.commit_before_write:
+            self._commit(consumer, good)
         if not self._write_with_backoff(consumer, batch, stats):
             log.warning(
                 "group=%s partitions revoked during an outage; batch left to the new owner",
                 self.group,
             )
             return
-        consumer.store_offsets(offsets=next_offsets(good))
-        consumer.commit(asynchronous=False)
+        if not self.commit_before_write:
+            self._commit(consumer, good)
         self.sink.after_commit(batch)
         stats.consumed += len(good)
         stats.written += len(batch.records)
@@ -218,6 +223,11 @@ class Runtime:
             len(batch.records),
             len(batch.rejections),
         )
+
+    @staticmethod
+    def _commit(consumer: Consumer, messages: list[Message]) -> None:
+        consumer.store_offsets(offsets=next_offsets(messages))
+        consumer.commit(asynchronous=False)
 
     def _write_with_backoff(self, consumer: Consumer, batch: Batch, stats: RunStats) -> bool:
         """Write the batch (and its dead letters); during an outage, pause and retry.

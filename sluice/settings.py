@@ -127,7 +127,15 @@ class Settings:
     # served on metrics_host:metrics_port; 0 serves none. `sluice up` gives each its own port.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    # The native stack gives its archiver, normalizer, worker pool and state exporter the
+    # metrics ports from this one up (a second stack on the same machine moves it).
+    metrics_base_port: int = 9201
     log_level: str = "INFO"
+    # Test-only ordering bugs the fault drills must catch (tests/drills shows each one fail):
+    # processors commit a batch's offsets before writing it; crawl workers treat a request as
+    # done before Kafka has confirmed its items. Never set in a deployment.
+    drill_commit_before_write: bool = False
+    drill_ack_before_delivery: bool = False
 
     def __post_init__(self) -> None:
         # Derived defaults depend on the project directory, so they are filled in here.
@@ -184,6 +192,10 @@ class Settings:
         if not 0 <= self.metrics_port < 65536:
             raise SettingsError(
                 f"{ENV_PREFIX}METRICS_PORT={self.metrics_port} is not a port (0 serves none)"
+            )
+        if not 0 < self.metrics_base_port < 65536 - 4:
+            raise SettingsError(
+                f"{ENV_PREFIX}METRICS_BASE_PORT={self.metrics_base_port} is not a port"
             )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={self.log_level!r} is not a log level")

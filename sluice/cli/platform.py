@@ -40,9 +40,17 @@ def monitoring_running(settings: Settings) -> bool:
     help="Airflow's auth manager: simple (one admin) or fab (users and Sluice's roles); "
     "default SLUICE_AIRFLOW_AUTH.",
 )
+@click.argument("parts", nargs=-1)
 @click.pass_obj
-def up(settings: Settings, with_monitoring: bool, secure: bool, auth: str | None) -> None:
-    """Start the whole platform and wait until every part is healthy."""
+def up(
+    settings: Settings,
+    with_monitoring: bool,
+    secure: bool,
+    auth: str | None,
+    parts: tuple[str, ...],
+) -> None:
+    """Start the whole platform (or only PARTS, e.g. `sluice up normalizer archiver`, on top of
+    the data services) and wait until every part is healthy."""
     settings = secure_settings(settings, secure)
     if auth:
         settings = dataclasses.replace(settings, airflow_auth=auth)
@@ -51,7 +59,9 @@ def up(settings: Settings, with_monitoring: bool, secure: bool, auth: str | None
     migrate_command(settings)
     # The platform serves the demo sites: scheduled crawls start from them until told otherwise.
     demo_sources_command(settings)
-    up_command(settings, (), platform=True, monitoring=with_monitoring)
+    up_command(settings, parts, platform=True, monitoring=with_monitoring)
+    if parts:
+        return
     # The local default login is shown; a password someone chose never is.
     password = settings.airflow_password
     shown = password if password == Settings.airflow_password else "SLUICE_AIRFLOW_PASSWORD"

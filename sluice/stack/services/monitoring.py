@@ -19,11 +19,12 @@ import yaml
 
 from sluice.monitoring.ports import (
     HOST,
-    METRICS_PORTS,
+    METRICS_PORT_OFFSETS,
     POSTGRES_EXPORTER_PORT,
     REDIS_EXPORTER_PORT,
     STATSD_EXPORTER_PORT,
     STATSD_PORT,
+    metrics_port,
 )
 from sluice.private_files import write_private
 from sluice.settings import Settings
@@ -49,7 +50,10 @@ def scrape_config(settings: Settings) -> dict:
     prometheus = urlsplit(settings.prometheus_url)
     targets = {
         "api": f"{api.hostname}:{api.port or 80}",
-        **{name: f"{HOST}:{port}" for name, port in METRICS_PORTS.items()},
+        **{
+            name: f"{HOST}:{metrics_port(settings.metrics_base_port, name)}"
+            for name in METRICS_PORT_OFFSETS
+        },
         "airflow": f"{HOST}:{STATSD_EXPORTER_PORT}",
         "postgres": f"{HOST}:{POSTGRES_EXPORTER_PORT}",
         "redis": f"{HOST}:{REDIS_EXPORTER_PORT}",
@@ -251,10 +255,11 @@ class StateExporter(Service):
     name = "exporter"
 
     def listen_addresses(self) -> list[tuple[str, int]]:
-        return [(HOST, METRICS_PORTS[self.name])]
+        return [(HOST, metrics_port(self.settings.metrics_base_port, self.name))]
 
     def address(self) -> str:
-        return f"http://{HOST}:{METRICS_PORTS[self.name]}/metrics"
+        port = metrics_port(self.settings.metrics_base_port, self.name)
+        return f"http://{HOST}:{port}/metrics"
 
     def install(self, progress: Progress) -> None:
         """Nothing to install: the exporter is part of Sluice."""
@@ -267,7 +272,7 @@ class StateExporter(Service):
             name=self.name,
             command=[sys.executable, "-m", "sluice", "exporter"],
             directory=self.settings.project_dir,
-            environment=metrics_environment(self.name),
+            environment=metrics_environment(self.settings, self.name),
         )
 
     def check_ready(self) -> str:
@@ -275,9 +280,10 @@ class StateExporter(Service):
         return self.address()
 
 
-def metrics_environment(program: str) -> dict[str, str]:
+def metrics_environment(settings: Settings, program: str) -> dict[str, str]:
     """The environment that gives a local Sluice process its own metrics port."""
-    return {"SLUICE_METRICS_HOST": HOST, "SLUICE_METRICS_PORT": str(METRICS_PORTS[program])}
+    port = metrics_port(settings.metrics_base_port, program)
+    return {"SLUICE_METRICS_HOST": HOST, "SLUICE_METRICS_PORT": str(port)}
 
 
 def monitoring_services(settings: Settings) -> list[Service]:

@@ -42,7 +42,7 @@ class Processor(Service):
             command=[sys.executable, "-m", "sluice", "process", "--group", self.group],
             directory=self.settings.project_dir,
             environment={
-                **metrics_environment(self.group),
+                **metrics_environment(self.settings, self.group),
                 **secure.component_environment(self.settings.stack_dir, "processor"),
             },
             # SIGTERM finishes the batch in hand and commits it.

@@ -39,7 +39,7 @@ class WorkerPoolService(Service):
             # The pool's workers inherit its environment: on the secure stack they publish
             # to Kafka as the spider user, which may only write the raw topics.
             environment={
-                **metrics_environment(self.name),
+                **metrics_environment(self.settings, self.name),
                 **secure.component_environment(self.settings.stack_dir, "spider"),
             },
             # SIGTERM stops the workers, whose leases then return their requests to the queue.

@@ -7,7 +7,6 @@ import stat
 
 import pytest
 
-from sluice.monitoring.ports import METRICS_PORTS
 from sluice.settings import find_project_dir, load_settings
 from sluice.stack.progress import Progress
 from sluice.stack.services import monitoring_services
@@ -35,7 +34,7 @@ def test_every_documented_job_is_scraped_once(settings):
     targets = {
         j["job_name"]: j["static_configs"][0]["targets"][0] for j in config["scrape_configs"]
     }
-    assert targets["normalizer"] == f"127.0.0.1:{METRICS_PORTS['normalizer']}"
+    assert targets["normalizer"] == f"127.0.0.1:{settings.metrics_base_port + 1}"
     assert config["rule_files"] == [str(settings.project_dir / "monitoring/rules/*.rules.yml")]
 
 
