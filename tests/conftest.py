@@ -21,8 +21,18 @@ from sluice.settings import Settings, load_settings
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.manager import Stack
 from sluice.stack.progress import Progress
-from tests.support.secure_stack import SecureStack
+from tests.support.scratch_stack import ScratchStack
 from tests.support.sources import registered, strangers
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options of the fault drills (tests/drills)."""
+    parser.addoption(
+        "--drill-size",
+        type=int,
+        default=10_000,
+        help="messages in each fault drill's stream (make drills: 100,000)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +73,9 @@ def sluice_cli():
 
 
 @pytest.fixture(scope="session")
-def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
+def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchStack]:
     """A second stack, started by `sluice stack up --secure` on ports of its own, migrated."""
-    running = SecureStack.on_free_ports(tmp_path_factory.mktemp("secure-stack"))
+    running = ScratchStack.on_free_ports(tmp_path_factory.mktemp("secure-stack"))
     try:
         for step in (("stack", "up", "--secure"), ("migrate",)):
             result = running.cli(*step, timeout=600)

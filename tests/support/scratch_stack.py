@@ -1,7 +1,9 @@
-"""A second native stack in secure mode, on ports of its own, for the secure-mode tests.
+"""A second native stack on ports of its own, beside the checkout's: for the secure-mode
+tests and for the fault drills, which crash its services without disturbing the suite's stack.
 
-It is started as a user starts one, with `sluice stack up --secure`, in a folder of its own;
-every command and setting of a test reaches it through :attr:`SecureStack.env`.
+It is started as a user starts one (`sluice stack up [--secure]`, `sluice up PARTS`) in a
+folder of its own; every command and setting of a test reaches it through
+:attr:`ScratchStack.env`.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from tests.support.network import free_port, free_port_block
 
 
 @dataclass(frozen=True)
-class SecureStack:
-    """Where the secure stack runs: the variables that point a process at it."""
+class ScratchStack:
+    """Where the scratch stack runs: the variables that point a process at it."""
 
     env: dict[str, str]
 
     @classmethod
-    def on_free_ports(cls, stack_dir: Path) -> SecureStack:
-        """Addresses on ports nothing listens on now, data in ``stack_dir``."""
-        pg, redis, kafka, controller, mongo, api = (free_port() for _ in range(6))
-        objects = free_port_block(4, start=21000)
+    def on_free_ports(cls, stack_dir: Path, block_start: int = 21000) -> ScratchStack:
+        """Addresses on ports nothing listens on now, data in ``stack_dir``; the object store
+        and the metrics ports take blocks from ``block_start`` up."""
+        pg, redis, kafka, controller, mongo, api, demo = (free_port() for _ in range(7))
+        objects = free_port_block(4, start=block_start)
+        metrics = free_port_block(4, also=0, start=block_start + 1000)
         database = f"127.0.0.1:{pg}"
         return cls(
             {
@@ -46,6 +50,8 @@ class SecureStack:
                 "SLUICE_API_URL": f"http://127.0.0.1:{api}",
                 "SLUICE_BACKUP_DIR": str(stack_dir / "backups"),
                 "SLUICE_OBJECT_STORE_URL": f"http://127.0.0.1:{objects}",
+                "SLUICE_DEMO_SITE_URL": f"http://127.0.0.1:{demo}",
+                "SLUICE_METRICS_BASE_PORT": str(metrics),
             }
         )
 

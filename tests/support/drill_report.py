@@ -1,0 +1,136 @@
+"""The fault drills' report: one row per drill, written as drills-report.md and .json.
+
+Every drill records its row before it asserts, so a failed drill is in the report too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+@dataclass
+class DrillRow:
+    """What one drill did and found."""
+
+    name: str
+    fault: str
+    #: when the fault hit, e.g. "50 % of 100,000 messages" or "412 of 1,000 items scraped"
+    hit_at: str
+    items_in: int
+    rows_out: int
+    duplicates: int
+    losses: int
+    dlq_entries: int
+    #: seconds from the fault until the platform was whole again (None: it never was)
+    recovery_seconds: float | None
+    passed: bool
+    #: the checks behind ``passed``, and anything a reader needs to judge the row
+    detail: str = ""
+    checks: dict[str, bool] = field(default_factory=dict)
+
+
+class DrillReport:
+    """The rows of one drills session and where they are written."""
+
+    COLUMNS = (
+        ("drill", "name"),
+        ("fault", "fault"),
+        ("hit at", "hit_at"),
+        ("items in", "items_in"),
+        ("rows out", "rows_out"),
+        ("duplicates", "duplicates"),
+        ("losses", "losses"),
+        ("DLQ", "dlq_entries"),
+        ("recovery", "recovery_seconds"),
+        ("result", "passed"),
+    )
+
+    def __init__(self, root: Path, size: int) -> None:
+        self.root = root
+        self.size = size
+        self.rows: list[DrillRow] = []
+        self.notes: list[str] = []
+
+    def record(self, row: DrillRow) -> DrillRow:
+        """Add ``row`` and rewrite the report files (a crashed session keeps what it had)."""
+        self.rows = [r for r in self.rows if r.name != row.name] + [row]
+        self.write()
+        return row
+
+    def note(self, text: str) -> None:
+        """A paragraph under the table (e.g. what a fault window can cost)."""
+        if text not in self.notes:
+            self.notes.append(text)
+            self.write()
+
+    @property
+    def json_path(self) -> Path:
+        """drills-report.json at the checkout's root."""
+        return self.root / "drills-report.json"
+
+    @property
+    def markdown_path(self) -> Path:
+        """drills-report.md at the checkout's root."""
+        return self.root / "drills-report.md"
+
+    def write(self) -> None:
+        """Write both files from the rows so far."""
+        header = _header(self.root, self.size)
+        document = {**header, "drills": [asdict(r) for r in self.rows], "notes": self.notes}
+        self.json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        self.markdown_path.write_text(self.markdown(header), encoding="utf-8")
+
+    def markdown(self, header: dict[str, object]) -> str:
+        """The table, one row per drill, with each row's detail below it."""
+        lines = [
+            "# Fault drills",
+            "",
+            f"{header['date']} · git {header['git_sha']} · {header['machine']} · "
+            f"stream size {self.size:,} messages",
+            "",
+            "| " + " | ".join(title for title, _ in self.COLUMNS) + " |",
+            "|" + "---|" * len(self.COLUMNS),
+        ]
+        for row in self.rows:
+            lines.append("| " + " | ".join(_cell(row, key) for _, key in self.COLUMNS) + " |")
+        lines += ["", "## Details", ""]
+        for row in self.rows:
+            failed = [name for name, ok in row.checks.items() if not ok]
+            checks = f" Failed checks: {', '.join(failed)}." if failed else ""
+            lines.append(f"- **{row.name}**: {row.detail}{checks}")
+        if self.notes:
+            lines += ["", "## Notes", "", *(f"- {note}" for note in self.notes)]
+        return "\n".join(lines) + "\n"
+
+
+def _cell(row: DrillRow, key: str) -> str:
+    value = getattr(row, key)
+    if key == "passed":
+        return "pass" if value else "**FAIL**"
+    if key == "recovery_seconds":
+        return "never" if value is None else f"{value:.1f} s"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|")
+
+
+def _header(root: Path, size: int) -> dict[str, object]:
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "git_sha": sha or "unknown",
+        "machine": f"{platform.machine()}, {os.cpu_count() or 1} cores",
+        "size": size,
+    }

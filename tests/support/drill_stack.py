@@ -1,0 +1,87 @@
+"""Faults injected into a scratch stack's processes, through the stack's own supervisor.
+
+A drill crashes a process the way a machine would (SIGKILL, no chance to clean up) and lets
+supervisord restart it as it would in production; to keep a service down for a while, the
+drill holds the restart back and starts the service again itself when the time is up.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import xmlrpc.client
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice.stack.supervisor import Supervisor
+from tests.support.crawling import wait_for
+from tests.support.scratch_stack import ScratchStack
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One crash: which program, its pid, and when (monotonic seconds)."""
+
+    program: str
+    pid: int
+    at: float
+
+
+class DrillStack:
+    """A :class:`ScratchStack` whose processes the drills crash and watch come back."""
+
+    def __init__(self, scratch: ScratchStack) -> None:
+        self.scratch = scratch
+        self.supervisor = Supervisor(Path(scratch.env["SLUICE_STACK_DIR"]))
+
+    def pid(self, program: str) -> int:
+        """The running pid of ``program`` (fails when it does not run)."""
+        state = self.supervisor.states()[program]
+        assert state.state == "RUNNING" and state.pid, f"{program} is {state.state}, not running"
+        return state.pid
+
+    def kill(self, program: str, sig: signal.Signals = signal.SIGKILL) -> Fault:
+        """Send ``sig`` to ``program``'s whole process group (a crash takes its children too)."""
+        pid = self.pid(program)
+        try:
+            os.killpg(os.getpgid(pid), sig)
+        except ProcessLookupError:
+            os.kill(pid, sig)
+        return Fault(program, pid, time.monotonic())
+
+    def hold_down(self, fault: Fault) -> None:
+        """Keep a crashed program from being restarted until :meth:`bring_back`."""
+        wait_for(
+            lambda: self._state(fault.program) != "RUNNING" or self.pid(fault.program) != fault.pid,
+            30,
+            interval=0.05,
+            what=f"the supervisor to see {fault.program} die",
+        )
+        if self._state(fault.program) in ("RUNNING", "STARTING", "BACKOFF"):
+            try:
+                self.supervisor.rpc.stopProcess(fault.program)
+            except xmlrpc.client.Fault as exc:  # it stopped meanwhile: NOT_RUNNING
+                if "NOT_RUNNING" not in exc.faultString:
+                    raise
+
+    def bring_back(self, program: str) -> None:
+        """Start a held-down program again."""
+        self.supervisor.rpc.startProcess(program, False)
+
+    def wait_restarted(self, fault: Fault, timeout: float = 120) -> float:
+        """Wait until the supervisor runs ``fault.program`` again as a new process; return
+        the seconds since the fault."""
+        wait_for(
+            lambda: (
+                self._state(fault.program) == "RUNNING"
+                and self.supervisor.states()[fault.program].pid != fault.pid
+            ),
+            timeout,
+            interval=0.1,
+            what=f"the supervisor to restart {fault.program}",
+        )
+        return time.monotonic() - fault.at
+
+    def _state(self, program: str) -> str:
+        return self.supervisor.states()[program].state
