@@ -168,6 +168,9 @@ class Runtime:
 
     def _process(self, consumer: Consumer, messages: list[Message], stats: RunStats) -> None:
         arrived = time.monotonic()
+        if self.commit_before_write:
+            # The bug itself: a crash from here until the write is done loses the batch.
+            self._commit(consumer, messages)
         batch = Batch()
         good: list[Message] = []
         for message in messages:
@@ -191,8 +194,6 @@ class Runtime:
                     )
                 )
         self._revoked = False
-        if self.commit_before_write:
-            self._commit(consumer, good)
         if not self._write_with_backoff(consumer, batch, stats):
             log.warning(
                 "group=%s partitions revoked during an outage; batch left to the new owner",

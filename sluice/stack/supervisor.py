@@ -77,7 +77,7 @@ def render_config(stack_dir: Path, socket_path: Path, programs: Iterable[Program
             "autostart=false",
             "autorestart=unexpected",
             f"startsecs={program.startsecs}",
-            "startretries=2",
+            f"startretries={program.startretries}",
             f"stopsignal={program.stopsignal}",
             f"stopwaitsecs={program.stopwaitsecs}",
             "stopasgroup=true",

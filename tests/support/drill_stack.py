@@ -36,13 +36,22 @@ class DrillStack:
         self.supervisor = Supervisor(Path(scratch.env["SLUICE_STACK_DIR"]))
 
     def pid(self, program: str) -> int:
-        """The running pid of ``program`` (fails when it does not run)."""
+        """The pid of ``program`` (fails when it has no process: a process the supervisor still
+        calls STARTING already works, and can crash)."""
         state = self.supervisor.states()[program]
-        assert state.state == "RUNNING" and state.pid, f"{program} is {state.state}, not running"
+        running = state.state in ("RUNNING", "STARTING") and state.pid
+        assert running, f"{program} is {state.state}, not running"
         return state.pid
 
     def kill(self, program: str, sig: signal.Signals = signal.SIGKILL) -> Fault:
-        """Send ``sig`` to ``program``'s whole process group (a crash takes its children too)."""
+        """Send ``sig`` to ``program``'s whole process group (a crash takes its children too),
+        once it has a process (after a crash the supervisor may be backing off)."""
+        wait_for(
+            lambda: self._state(program) in ("RUNNING", "STARTING"),
+            60,
+            interval=0.05,
+            what=f"{program} to have a process to kill",
+        )
         pid = self.pid(program)
         try:
             os.killpg(os.getpgid(pid), sig)
@@ -82,6 +91,15 @@ class DrillStack:
             what=f"the supervisor to restart {fault.program}",
         )
         return time.monotonic() - fault.at
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        """Wait until `sluice stack status` finds every data service answering."""
+        wait_for(
+            lambda: self.scratch.cli("stack", "status").returncode == 0,
+            timeout,
+            interval=1,
+            what="every service of the drill stack to answer",
+        )
 
     def _state(self, program: str) -> str:
         return self.supervisor.states()[program].state

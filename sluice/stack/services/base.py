@@ -28,6 +28,8 @@ class Program:
     stopsignal: str = "TERM"
     stopwaitsecs: int = 30
     startsecs: int = 1
+    #: restarts of a process that dies before ``startsecs`` (then the supervisor gives up)
+    startretries: int = 2
 
 
 class NotReady(Exception):

@@ -48,6 +48,9 @@ class Processor(Service):
             # SIGTERM finishes the batch in hand and commits it.
             stopwaitsecs=60,
             startsecs=3,
+            # A crash right after a restart (the machine, not the code) is still a crash to
+            # recover from; a processor that cannot start at all fails `sluice up` at once.
+            startretries=10,
         )
 
     def check_ready(self) -> str:
