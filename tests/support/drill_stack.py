@@ -1,4 +1,4 @@
-"""Faults injected into a scratch stack's processes, through the stack's own supervisor.
+"""Faults injected into a stack's processes, through the stack's own supervisor.
 
 A drill crashes a process the way a machine would (SIGKILL, no chance to clean up) and lets
 supervisord restart it as it would in production; to keep a service down for a while, the
@@ -28,12 +28,12 @@ class Fault:
     at: float
 
 
-class DrillStack:
-    """A :class:`ScratchStack` whose processes the drills crash and watch come back."""
+class SupervisedStack:
+    """The processes of one stack directory's supervisor, which a drill crashes and watches
+    come back (the suite's own stack, for drills of the platform services only it runs)."""
 
-    def __init__(self, scratch: ScratchStack) -> None:
-        self.scratch = scratch
-        self.supervisor = Supervisor(Path(scratch.env["SLUICE_STACK_DIR"]))
+    def __init__(self, stack_dir: Path) -> None:
+        self.supervisor = Supervisor(stack_dir)
 
     def pid(self, program: str) -> int:
         """The pid of ``program`` (fails when it has no process: a process the supervisor still
@@ -103,3 +103,11 @@ class DrillStack:
 
     def _state(self, program: str) -> str:
         return self.supervisor.states()[program].state
+
+
+class DrillStack(SupervisedStack):
+    """A :class:`ScratchStack` whose processes the drills crash and watch come back."""
+
+    def __init__(self, scratch: ScratchStack) -> None:
+        super().__init__(Path(scratch.env["SLUICE_STACK_DIR"]))
+        self.scratch = scratch
