@@ -45,9 +45,10 @@ class Backlog:
         return self
 
     def start(self, *programs: str) -> None:
-        """Start the processors (both by default) under the stack's supervisor."""
+        """Start the processors (both by default) under the stack's supervisor, without
+        waiting for its start window: they drain from their first second."""
         for program in programs or GROUPS:
-            self.stack.supervisor.rpc.startProcess(program, True)
+            self.stack.supervisor.rpc.startProcess(program, False)
 
     def remaining(self, program: str) -> int | None:
         """Messages of the stream ``program`` has not committed (None: Kafka did not answer)."""
