@@ -133,7 +133,9 @@ AOF_NOTE = (
     "page's links before it acknowledges the page, and acknowledges only after Kafka has "
     "confirmed the page's items: losing the tail can forget acknowledgements and leases "
     "(their pages are fetched again: duplicates on the raw topic), never a queued link whose "
-    "page stays acknowledged, so it costs re-fetches and duplicate messages, not products. "
+    "page stays acknowledged (a link's duplicate-filter bits and its queue entry are written "
+    "by one script, so they are kept or lost together); it costs re-fetches and duplicate "
+    "messages, not products. "
     "The redis-kill-mid-crawl drill found {found}."
 )
 
