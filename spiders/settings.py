@@ -84,6 +84,9 @@ ITEM_PIPELINES = {
 # The Kafka connection (addresses, TLS, SASL) as librdkafka properties.
 KAFKA_CONNECTION = _sluice.kafka
 KAFKA_FLUSH_TIMEOUT = 60.0
+# Test-only (SLUICE_DRILL_ACK_BEFORE_DELIVERY): requests are acknowledged, and a worker ends,
+# without waiting for Kafka to confirm their items; the fault drills show it loses items.
+SLUICE_DRILL_ACK_BEFORE_DELIVERY = _sluice.drill_ack_before_delivery
 
 # -- pages that need JavaScript: scrapy-playwright on Debian's Chromium, per request ------------
 DOWNLOAD_HANDLERS = {

@@ -43,10 +43,18 @@ class KafkaDeliveryError(RuntimeError):
 class KafkaPipeline:
     """Produce each item; flush before the crawl's leases are acknowledged."""
 
-    def __init__(self, crawler, kafka: dict[str, Any], flush_timeout: float) -> None:
+    def __init__(
+        self,
+        crawler,
+        kafka: dict[str, Any],
+        flush_timeout: float,
+        ack_before_delivery: bool = False,
+    ) -> None:
         self.crawler = crawler
         self.kafka = kafka
         self.flush_timeout = flush_timeout
+        # Test-only: the ordering bug the fault drills must catch (never set in a deployment).
+        self.ack_before_delivery = ack_before_delivery
         self.producer = None
         self.errors: list[str] = []
         self._close_requested = False
@@ -57,7 +65,12 @@ class KafkaPipeline:
         kafka = crawler.settings.getdict("KAFKA_CONNECTION")
         if not kafka.get("bootstrap.servers"):
             raise NotConfigured("KAFKA_CONNECTION has no bootstrap.servers")
-        return cls(crawler, kafka, crawler.settings.getfloat("KAFKA_FLUSH_TIMEOUT", 60.0))
+        return cls(
+            crawler,
+            kafka,
+            crawler.settings.getfloat("KAFKA_FLUSH_TIMEOUT", 60.0),
+            crawler.settings.getbool("SLUICE_DRILL_ACK_BEFORE_DELIVERY"),
+        )
 
     def open_spider(self) -> None:
         """Create the producer and hook the flush in front of lease acknowledgements."""
@@ -65,7 +78,7 @@ class KafkaPipeline:
             self.kafka, **{"client.id": f"sluice-{self.crawler.spider.name}"}
         )
         book = book_of(self.crawler.spider)
-        if book is not None:
+        if book is not None and not self.ack_before_delivery:
             book.before_ack.append(self.flush)
 
     def process_item(self, item: Any) -> Any:
@@ -146,6 +159,9 @@ class KafkaPipeline:
 
     def close_spider(self) -> None:
         """Deliver what is still buffered; a failure is logged and recorded as the crawl's error."""
+        if self.ack_before_delivery:
+            # The drills' bug: the worker ends without waiting for what Kafka has not confirmed.
+            return
         try:
             self.flush()
         except KafkaDeliveryError as exc:

@@ -466,3 +466,22 @@ def test_open_spider_hooks_the_flush_in_front_of_lease_acks(monkeypatch):
     assert pipeline.producer is producer
     assert made == [({"bootstrap.servers": "127.0.0.1:1"}, {"client.id": "sluice-ecommerce"})]
     assert crawler.spider.lease_book.before_ack == [pipeline.flush]
+
+
+def test_the_drills_switch_acks_and_closes_without_waiting_for_kafka(monkeypatch):
+    producer = FakeProducer(remaining=3)
+    monkeypatch.setattr(kafka_module, "make_producer", lambda *_, **__: producer)
+    crawler = make_crawler(
+        "ecommerce",
+        {
+            "KAFKA_CONNECTION": {"bootstrap.servers": "127.0.0.1:1"},
+            "SLUICE_DRILL_ACK_BEFORE_DELIVERY": True,
+        },
+    )
+    pipeline = KafkaPipeline.from_crawler(crawler)
+    crawler.spider.lease_book = SimpleNamespace(before_ack=[])
+
+    pipeline.open_spider()
+    pipeline.close_spider()
+
+    assert (crawler.spider.lease_book.before_ack, producer.calls) == ([], [])
