@@ -7,7 +7,7 @@ STAMP := $(VENV)/.sluice-installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv tools up down status demo test lint format constraints clean
+.PHONY: help deps venv tools up down status demo test drills lint format constraints clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ test: deps venv tools ## Install what is missing, start the stack, run lint and 
 	@$(BIN)/ruff format --check --quiet .
 	@$(BIN)/sluice stack up
 	@$(BIN)/pytest $(PYTEST_ARGS)
+
+drills: deps venv ## Crash every component at full size (100,000 messages); writes drills-report.md/.json
+	@$(BIN)/sluice stack up
+	@$(BIN)/pytest tests/drills -m drill --drill-size 100000 $(PYTEST_ARGS)
 
 lint: venv ## ruff
 	@$(BIN)/ruff check .
