@@ -80,6 +80,12 @@ def active_runs(api: AirflowApi) -> list[str]:
     return [r["dag_run_id"] for r in found]
 
 
+def scheduled_run_due(api: AirflowApi) -> bool:
+    """True while the scheduler owes the DAG a run it has not created yet."""
+    after = api.get(f"/dags/{DAG_ID}").get("next_dagrun_run_after")
+    return after is not None and datetime.fromisoformat(after) <= datetime.now(UTC)
+
+
 def task_instance(api: AirflowApi, run_id: str, task_id: str) -> dict[str, Any]:
     """One task instance of ``run_id`` as the REST API shows it."""
     return api.get(f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}")
@@ -134,8 +140,10 @@ def crash_airflow(api: AirflowApi, settings, observed: Observed) -> float:
     """Trigger the run, kill the scheduler and triggerer while ``wait_idle`` is deferred,
     and watch the platform put itself back together; returns when the fault hit."""
     stack = SupervisedStack(settings.stack_dir)
-    # A run left over (the scheduled run unpausing may start) would crawl the shop alongside
-    # this one and take over the last_crawl_id of the products this one stores.
+    # A run left over, or the scheduled run that unpausing makes due, would crawl the shop
+    # alongside this one and take over the last_crawl_id of the products this one stores: let
+    # the scheduler create what it owes, then let every run end.
+    wait_for(lambda: not scheduled_run_due(api), RUN_TIMEOUT, interval=2, what="the due run")
     wait_for(lambda: not active_runs(api), RUN_TIMEOUT, interval=3, what="earlier runs to end")
     run = api.post(
         f"/dags/{DAG_ID}/dagRuns",
