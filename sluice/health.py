@@ -225,24 +225,42 @@ def consumer_lag(
 
 
 DLQ_COUNTS = """
+WITH crawls AS (
+    -- The crawls of the spiders asked for; with none asked for, every row counts.
+    SELECT crawl_id FROM crawl_runs WHERE spider = ANY(%(spiders)s::text[])
+)
 SELECT
     (SELECT count(*) FROM rejected_items
-     WHERE rejected_at > %(since)s AND rejected_at <= %(until)s),
-    (SELECT count(*) FROM products WHERE updated_at > %(since)s AND updated_at <= %(until)s)
-  + (SELECT count(*) FROM quotes WHERE updated_at > %(since)s AND updated_at <= %(until)s)
+     WHERE rejected_at > %(since)s AND rejected_at <= %(until)s
+       AND (%(spiders)s::text[] IS NULL OR crawl_id IN (SELECT crawl_id FROM crawls))),
+    (SELECT count(*) FROM products
+     WHERE updated_at > %(since)s AND updated_at <= %(until)s
+       AND (%(spiders)s::text[] IS NULL OR last_crawl_id IN (SELECT crawl_id FROM crawls)))
+  + (SELECT count(*) FROM quotes
+     WHERE updated_at > %(since)s AND updated_at <= %(until)s
+       AND (%(spiders)s::text[] IS NULL OR crawl_id IN (SELECT crawl_id FROM crawls)))
 """
 
 
-def dlq_rate(conn: psycopg.Connection, window: timedelta, now: datetime | None = None) -> DlqRate:
+def dlq_rate(
+    conn: psycopg.Connection,
+    window: timedelta,
+    now: datetime | None = None,
+    spiders: Sequence[str] | None = None,
+) -> DlqRate:
     """Rejected items against all items the normalizer handled in the last ``window``.
 
     Stored items are the products and quotes rows written in the window (``updated_at`` is
     set on every stored observation); ``crawl_runs.items_received`` is not used because it
-    counts per crawl, not per moment.
+    counts per crawl, not per moment. ``spiders`` narrows both counts to the items of those
+    spiders' crawls (a rejected message whose crawl is unknown then does not count).
     """
     until = _now(conn, now)
     since = until - window
-    rejected, stored = conn.execute(DLQ_COUNTS, {"since": since, "until": until}).fetchone()
+    names = _names(spiders, "spiders") if spiders is not None else None
+    rejected, stored = conn.execute(
+        DLQ_COUNTS, {"since": since, "until": until, "spiders": names}
+    ).fetchone()
     return DlqRate(since, until, int(rejected), int(stored))
 
 
@@ -344,6 +362,7 @@ def check_health(
     thresholds: HealthThresholds | None = None,
     spiders: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
+    dlq_spiders: Sequence[str] | None = None,
     groups: Sequence[str] = PROCESSOR_GROUPS,
     topics: Sequence[str] = RAW_TOPICS,
     now: datetime | None = None,
@@ -354,12 +373,13 @@ def check_health(
     ``kafka`` is the Kafka connection (``Settings.kafka`` or an Airflow extra); None skips
     the lag.
     ``spiders`` and ``sources`` name what must be fresh (None: every one the database
-    knows). ``now`` defaults to the database's clock, which stamps the rows being judged.
+    knows). ``dlq_spiders`` narrows the DLQ rate to those spiders' crawls (None: every
+    item). ``now`` defaults to the database's clock, which stamps the rows being judged.
     """
     thresholds = thresholds or HealthThresholds()
     lag = consumer_lag(kafka, groups, topics, kafka_timeout) if kafka else []
     now = _now(conn, now)
-    dlq = dlq_rate(conn, thresholds.dlq_window, now)
+    dlq = dlq_rate(conn, thresholds.dlq_window, now, dlq_spiders)
     spider_ages = spider_freshness(conn, spiders, now)
     source_ages = source_freshness(conn, sources, now)
     problems = evaluate(lag, dlq, spider_ages, source_ages, thresholds)

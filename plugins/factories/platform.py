@@ -32,16 +32,43 @@ def data_quality_dag() -> DAG:
             "counts against the previous run, null rates, prices > 0, ISO currencies, "
             "duplicates and freshness; every result goes to `dq_results` (run id "
             "`data_quality:<run id>`). A failed check fails the task, and its log and error "
-            "list what broke."
+            "list what broke.\n\nParams `sources` and `spiders` (lists; empty: everything) "
+            "narrow a manual run to some sites."
         ),
         schedule=_any(assets),
         start_date=START,
         catchup=False,
+        params=_scope_params("Check only the rows of"),
+        # The scope params render as the lists they are, not as their text.
+        render_template_as_native_obj=True,
         default_args=default_args(retries=1),
         tags=tags("quality"),
     ) as dag:
-        DataQualityOperator(task_id="checks")
+        DataQualityOperator(
+            task_id="checks", sources="{{ params.sources }}", spiders="{{ params.spiders }}"
+        )
     return dag
+
+
+def _scope_params(what: str) -> dict[str, Param]:
+    """The ``sources`` and ``spiders`` params that narrow a DAG's checks (None: everything)."""
+    names = {"type": "string", "minLength": 1}
+    return {
+        "sources": Param(
+            None,
+            type=["null", "array"],
+            items=names,
+            title="Sources",
+            description=f"{what} these sources (e.g. shop.localhost); empty: every source.",
+        ),
+        "spiders": Param(
+            None,
+            type=["null", "array"],
+            items=names,
+            title="Spiders",
+            description=f"{what} these spiders' crawls; empty: every spider.",
+        ),
+    }
 
 
 def _any(assets: list[Asset]):
@@ -101,17 +128,24 @@ def pipeline_health_dag() -> DAG:
         doc_md=(
             "### Pipeline health\n\nEvery 10 minutes: the processors' consumer lag, the share "
             "of records dead-lettered in the last hour, and how long ago each spider last "
-            "finished a run. Fails, listing the problems, when a threshold is crossed."
+            "finished a run. Fails, listing the problems, when a threshold is crossed.\n\n"
+            "Params `spiders` and `sources` (lists; empty: everything) narrow a manual run: "
+            "freshness of just those, and the dead-letter rate of those spiders' crawls."
         ),
         schedule=timedelta(minutes=10),
         start_date=START,
         catchup=False,
         max_active_runs=1,
         dagrun_timeout=timedelta(minutes=9),
+        params=_scope_params("Judge only"),
+        # The scope params render as the lists they are, not as their text.
+        render_template_as_native_obj=True,
         default_args=default_args(retries=1, retry_delay=timedelta(seconds=20)),
         tags=tags("monitoring"),
     ) as dag:
-        PipelineHealthOperator(task_id="check")
+        PipelineHealthOperator(
+            task_id="check", sources="{{ params.sources }}", spiders="{{ params.spiders }}"
+        )
     return dag
 
 

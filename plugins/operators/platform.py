@@ -20,10 +20,11 @@ class DataQualityOperator(BaseOperator):
     """Run the data-quality checks, record them in ``dq_results``, fail on what broke.
 
     ``crawl_id`` (templated) scopes the checks to one crawl run and compares it with its
-    spider's previous run; otherwise ``spiders``/``sources`` scope them (default: everything).
+    spider's previous run; otherwise ``spiders``/``sources`` (templated: a DAG renders them
+    from its params as native lists) scope them (default: everything).
     """
 
-    template_fields = ("crawl_id", "max_failed_share")
+    template_fields = ("crawl_id", "max_failed_share", "spiders", "sources")
 
     def __init__(
         self,
@@ -68,8 +69,8 @@ class DataQualityOperator(BaseOperator):
                 conn,
                 run_id,
                 crawl_id=self.crawl_id or None,
-                spiders=self.spiders,
-                sources=self.sources,
+                spiders=_names_or_none(self.spiders),
+                sources=_names_or_none(self.sources),
             )
             pages_check = self.failed_pages(hook)
             if pages_check is not None:
@@ -153,16 +154,37 @@ class ExportDayOperator(BaseOperator):
 
 
 class PipelineHealthOperator(BaseOperator):
-    """Consumer lag, DLQ rate and freshness per spider; fails with the list of problems."""
+    """Consumer lag, DLQ rate and freshness per spider; fails with the list of problems.
+
+    ``spiders`` and ``sources`` (templated, native lists; default: every one the database
+    knows) name what must be fresh; ``spiders`` also narrows the DLQ rate to their crawls.
+    The consumer lag is always the processors' own: every source shares them.
+    """
+
+    template_fields = ("spiders", "sources")
+
+    def __init__(
+        self,
+        *,
+        spiders: list[str] | str | None = None,
+        sources: list[str] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.spiders = spiders
+        self.sources = sources
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from sluice.health import check_health
 
+        spiders, sources = _names_or_none(self.spiders), _names_or_none(self.sources)
         hook = SluiceHook()
         kafka = hook.kafka_connection()
         with hook.postgres() as conn:
             conn.autocommit = True
-            report = check_health(conn, kafka)
+            report = check_health(
+                conn, kafka, spiders=spiders, sources=sources, dlq_spiders=spiders
+            )
         self.log.info("pipeline health:\n%s", report.summary())
         if not report.is_healthy:
             raise AirflowException(f"pipeline unhealthy:\n{report.summary()}")
@@ -327,6 +349,16 @@ class ReprocessRawOperator(BaseOperator):
             raise AirflowException(str(exc)) from exc
         self.log.info("reprocessed raw items fetched on %s: %s", start.date(), stats.as_dict())
         return stats.as_dict()
+
+
+def _names_or_none(value: list[str] | tuple[str, ...] | str | None) -> list[str] | None:
+    """A list of names from a param: None (or an absent param rendered as text) is None."""
+    # A param left out renders as None, or as "None"/"" where the DAG renders text.
+    if value in (None, "", "None"):
+        return None
+    if isinstance(value, str):
+        raise AirflowException(f"expected a list of names, got the text {value!r}")
+    return list(value)
 
 
 def _blank_to_none(value: str | None) -> str | None:

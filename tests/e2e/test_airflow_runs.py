@@ -1,9 +1,11 @@
 """An analyst's path through the running Airflow's REST API: trigger a crawl of the demo shop
-and a three-day backfill of crawl_finance, then find exactly that data in PostgreSQL."""
+and a three-day backfill of crawl_finance, then find exactly that data: the runs' records in
+PostgreSQL, the crawled rows through the served API."""
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from demo.catalog import Catalog
 from sluice.storage.postgres import connect
 from tests.support.airflow import AirflowApi, unpaused
+from tests.support.served_api import api_key, listing
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest.mark.mongo]
 
@@ -76,28 +79,33 @@ def test_an_analyst_triggers_a_crawl_and_a_backfill(api, settings):
             "WHERE airflow_run_id = %s",
             (crawl["dag_run_id"],),
         ).fetchone()
-        seen = conn.execute(
-            "SELECT external_id FROM products WHERE source = 'shop.localhost' "
-            "AND last_seen_at >= %s",
-            (shop[3],),
-        ).fetchall()
         finance = conn.execute(
             "SELECT crawl_id, params->>'date', status FROM crawl_runs "
             "WHERE spider = 'finance' AND airflow_run_id = ANY(%s)",
             (run_ids,),
         ).fetchall()
-        crawled_days = conn.execute(
-            "SELECT trade_date, count(*) FROM quotes WHERE crawl_id = ANY(%s) GROUP BY 1 "
-            "ORDER BY 1",
-            ([row[0] for row in finance],),
-        ).fetchall()
-    status, received, rejected, _, pages = shop
+    status, received, rejected, started, pages = shop
+    # The crawled rows as an API user reads them: over HTTP from the served API.
+    with api_key(settings) as key:
+        products = listing(settings, key, "/api/v1/products", source="shop.localhost")
+        quotes = listing(
+            settings,
+            key,
+            "/api/v1/quotes",
+            date_from=days[0].isoformat(),
+            date_to=days[-1].isoformat(),
+        )
+    seen = {
+        p["external_id"] for p in products if datetime.fromisoformat(p["last_seen_at"]) >= started
+    }
+    crawls = {crawl_id for crawl_id, _, _ in finance}
+    crawled_days = Counter(q["trade_date"] for q in quotes if q["crawl_id"] in crawls)
     # Every valid product of the shop reached Kafka from this run and is stored (the run's
     # quality step passed, or the run would have failed).
     assert status == "finished" and received == len(expected) and rejected == 0
     assert pages > len(expected)
-    assert {row[0] for row in seen} == set(expected)
+    assert seen == set(expected)
     assert sorted((day, state) for _, day, state in finance) == [
         (d.isoformat(), "finished") for d in days
     ]
-    assert crawled_days == [(d, 50) for d in days]
+    assert crawled_days == {d.isoformat(): 50 for d in days}

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api import keys
-from api.app import create_app
 from processors.app import build
 from sluice.export import export_day
 from sluice.kafka.admin import admin_client, ensure_topics
 from sluice.kafka.topics import TopicSpec
 from sluice.storage.postgres import connect
 from tests.support.processing import product, publish
+from tests.support.served_api import api_key, get
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -60,14 +59,11 @@ def stored(stack, settings, migrated) -> Iterator[str]:
             conn.execute("DELETE FROM products WHERE source = %s", (source,))
 
 
-def test_the_api_export_shows_a_formula_as_text(settings, stored):
-    with connect(settings.postgres_writer_url, autocommit=True) as conn:
-        key = keys.create(conn, f"test-{uuid.uuid4().hex[:8]}", 100).key
-    app = create_app(settings)
-    answer = app.test_client().get(
-        "/api/v1/products/export.csv", query_string={"source": stored}, headers={"X-API-Key": key}
-    )
-    [row] = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+def test_the_api_export_shows_a_formula_as_text(platform, settings, stored):
+    # The export as a user downloads it: over HTTP from the served API.
+    with api_key(settings) as key:
+        answer = get(settings, key, "/api/v1/products/export.csv", source=stored)
+    [row] = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8"))))
     assert (row["name"], row["brand"]) == ("'" + FORMULA, "'" + BRAND)
 
 

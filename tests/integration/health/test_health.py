@@ -208,3 +208,37 @@ def test_a_healthy_pipeline(settings, scene, lagging):
     assert report.is_healthy, report.summary()
     assert report.summary().startswith(f"pipeline health: healthy (lag {ahead} 3; 3 of 10")
     assert report.to_dict()["lag"] == {ahead: 3}
+
+
+def test_dlq_rate_of_some_spiders_counts_only_their_crawls(writer, scene):
+    # A moment long before the scene's, so the other tests' windows never see these rows.
+    at = scene.now - timedelta(days=1000)
+    topic, spider = f"test.{scene.tag}", scene.name("dlq")
+    writer.execute(
+        "INSERT INTO crawl_runs (crawl_id, spider, status, started_at) "
+        "VALUES (%s, %s, 'running', %s)",
+        (spider, spider, at),
+    )
+    try:
+        # One rejection of the spider's crawl, one of no known crawl; two of its rows stored.
+        for offset, crawl_id in ((100, spider), (101, None)):
+            writer.execute(
+                'INSERT INTO rejected_items (topic, partition, "offset", crawl_id, stage, '
+                "reason, rejected_at, redriven_at) "
+                "VALUES (%s, 0, %s, %s, 'normalize', 'test/health', %s, %s)",
+                (topic, offset, crawl_id, at, at),
+            )
+        for sku in ("d-0", "d-1"):
+            add_product(writer, scene.source("dlq"), sku, at)
+        writer.execute(
+            "UPDATE products SET last_crawl_id = %s WHERE source = %s",
+            (spider, scene.source("dlq")),
+        )
+        everything = dlq_rate(writer, timedelta(hours=1), now=at + timedelta(minutes=1))
+        assert (everything.rejected, everything.stored) == (2, 2)
+        scoped = dlq_rate(writer, timedelta(hours=1), at + timedelta(minutes=1), [spider])
+        assert (scoped.rejected, scoped.stored) == (1, 2)
+        other = dlq_rate(writer, timedelta(hours=1), at + timedelta(minutes=1), [scene.name("x")])
+        assert (other.rejected, other.stored) == (0, 0)
+    finally:
+        writer.execute("DELETE FROM products WHERE source = %s", (scene.source("dlq"),))

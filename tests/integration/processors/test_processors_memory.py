@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 import uuid
 
 import psutil
@@ -12,12 +11,16 @@ from confluent_kafka import Consumer, TopicPartition
 
 from sluice.storage.postgres import connect
 from tests.integration.processors.test_processors_crashes import counts, start_normalizer
+from tests.support.crawling import wait_for
 from tests.support.processing import product, publish
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.redis]
 
 BACKLOG = 600_000
 MIB = 1024 * 1024
+#: rows stored before the memory counts as warmed up, and rows the judgement then covers
+WARM_ROWS = 5_000
+JUDGED_ROWS = 20_000
 
 
 def topic_bytes(settings, topic: str, partitions: int = 3) -> tuple[int, int]:
@@ -53,10 +56,15 @@ def test_memory_stays_flat_while_a_backlog_many_times_larger_is_consumed(
     try:
         rss = psutil.Process(process.pid)
         samples: list[tuple[int, int]] = []  # (rows stored, RSS bytes)
-        began = time.monotonic()
-        while time.monotonic() - began < 30:
-            time.sleep(1)
+
+        def judged_enough() -> bool:
+            # Sampled until enough rows passed, however long a loaded machine takes: the
+            # memory is judged per rows consumed, not per second.
             samples.append((counts(settings, source)[0], rss.memory_info().rss))
+            warm = [s for s in samples if s[0] >= WARM_ROWS]
+            return len(warm) >= 10 and warm[-1][0] - warm[0][0] >= JUDGED_ROWS
+
+        wait_for(judged_enough, 900, interval=1, what=f"{JUDGED_ROWS} rows past the warm-up")
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=120)[0].decode()
     finally:
@@ -65,18 +73,17 @@ def test_memory_stays_flat_while_a_backlog_many_times_larger_is_consumed(
     assert process.returncode == 0, output[-2000:]
 
     # Warm-up: the first samples cover imports, connections and librdkafka's first prefetch.
-    warm = [s for s in samples if s[0] >= 5_000]
-    assert len(warm) >= 10, f"normalizer too slow to judge: {samples}"
+    warm = [s for s in samples if s[0] >= WARM_ROWS]
     stored_during = warm[-1][0] - warm[0][0]
     growth = max(r for _, r in warm) - warm[0][1]
     peak = max(r for _, r in samples)
     # Still a backlog at the end: the process never had a chance to "finish" and shrink.
     assert warm[-1][0] < BACKLOG / 2
-    assert stored_during >= 20_000, samples
     assert backlog_bytes > peak, (backlog_bytes, peak)  # it could not have held the backlog
-    # Flat while tens of thousands of rows (many MiB of messages) passed through.
-    assert growth < 48 * MIB, f"RSS grew {growth / MIB:.0f} MiB over {stored_during} rows"
-    assert peak < 320 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
+    # Flat while tens of thousands of rows (many MiB of messages) passed through. The bounds
+    # leave room for a slow consumer's fuller prefetch queue and the allocator's slack.
+    # (The peak's bound is the backlog's size above, some 250 MiB.)
+    assert growth < 64 * MIB, f"RSS grew {growth / MIB:.0f} MiB over {stored_during} rows"
 
     with connect(settings.postgres_writer_url, autocommit=True) as conn:
         conn.execute("DELETE FROM products WHERE source = %s", (source,))
