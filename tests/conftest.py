@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=10_000,
         help="messages in each fault drill's stream (make drills: 100,000)",
     )
+    parser.addoption(
+        "--shuffle",
+        type=int,
+        metavar="SEED",
+        help="run the modules, and the tests in each, in an order shuffled with SEED (to show "
+        "that no test needs another to have run first)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Shuffle the collected tests when ``--shuffle SEED`` asks for it."""
+    seed = config.getoption("--shuffle")
+    if seed is None:
+        return
+    rng = random.Random(seed)
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(str(item.path), []).append(item)
+    order = list(modules)
+    rng.shuffle(order)
+    shuffled = []
+    for module in order:
+        tests = modules[module]
+        rng.shuffle(tests)
+        shuffled += tests
+    items[:] = shuffled
 
 
 @pytest.fixture(scope="session")
