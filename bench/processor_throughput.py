@@ -26,6 +26,7 @@ from processors.app import build
 from processors.archiver import document_for
 from processors.base import Origin
 from sluice.kafka.admin import admin_client, ensure_topics
+from sluice.kafka.producer import produce_waiting
 from sluice.kafka.topics import TopicSpec
 from sluice.settings import load_settings
 from sluice.storage import mongo, postgres
@@ -71,12 +72,7 @@ def fill(settings, topic: str, messages: Iterable[tuple[bytes, bytes]]) -> None:
     ensure_topics(admin_client(settings.kafka), [TopicSpec(topic, partitions=6)])
     producer = Producer({**settings.kafka, "linger.ms": 50})
     for key, value in messages:
-        while True:
-            try:
-                producer.produce(topic, key=key, value=value)
-                break
-            except BufferError:
-                producer.poll(0.5)
+        produce_waiting(producer, topic, key, value)
     producer.flush(60)
 
 

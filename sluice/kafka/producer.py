@@ -40,3 +40,14 @@ def make_producer(kafka: Mapping[str, Any], **overrides: Any) -> Producer:
     config = producer_config(kafka, **overrides)
     config.setdefault("logger", logging.getLogger("sluice.kafka.librdkafka"))
     return Producer(config)
+
+
+def produce_waiting(producer: Producer, topic: str, key: bytes | None, value: bytes) -> None:
+    """Produce one message; while the local queue is full, serve delivery reports and retry
+    (a bulk load must slow down, not fail)."""
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value)
+            return
+        except BufferError:
+            producer.poll(0.5)

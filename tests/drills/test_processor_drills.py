@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.support.drill_data import Fingerprint, Stream, fingerprint
-from tests.support.drill_processing import Backlog, drill_row
+from tests.support.drill_processing import Backlog
 
 pytestmark = [pytest.mark.drill, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongo]
 
@@ -42,107 +42,61 @@ def test_normalizer_killed_at_20_50_and_80_percent(
         hits.append(hit)
         recoveries.append(backlog.wait_resumed("normalizer", fault))
     backlog.wait_drained()
-    row = drill_report.record(
-        drill_row(
-            "normalizer-kill",
-            "normalizer SIGKILL, three times",
-            ", ".join(f"{hit:.0%}" for hit in hits) + f" of {backlog.total:,} messages",
-            backlog,
-            reference,
-            fingerprint(backlog.settings, backlog.stream),
-            max(recoveries),
-        )
-    )
-    assert row.passed, row.detail
+    hit_at = ", ".join(f"{hit:.0%}" for hit in hits) + f" of {backlog.total:,} messages"
+    fault = "normalizer SIGKILL, three times"
+    row = backlog.row("normalizer-kill", fault, hit_at, reference, max(recoveries))
+    assert drill_report.record(row).passed, row.detail
+
+
+def single_fault(
+    drill_stack, drill_size, watched: str, at: float, victim: str, outage: float = 0.0
+) -> tuple[Backlog, str, float]:
+    """Drain the stream, SIGKILL ``victim`` once ``watched`` has committed ``at`` of it (and
+    keep it down ``outage`` seconds); return the backlog, when the fault hit and how long
+    ``watched`` took to move on."""
+    backlog = Backlog(drill_stack, Stream(SEED, drill_size)).publish()
+    backlog.start()
+    fault, hit = backlog.crash_at(watched, at, victim)
+    if outage:
+        drill_stack.hold_down(fault)
+        time.sleep(outage)  # the outage itself: the processors must wait it out
+        drill_stack.bring_back(victim)
+    recovery = backlog.wait_resumed(watched, fault)
+    backlog.wait_drained()
+    return backlog, f"{share(hit, backlog.total)} ({watched})", recovery
 
 
 def test_archiver_killed_at_half_way(drill_stack, drill_size, drill_report, reference):
-    backlog = Backlog(drill_stack, Stream(SEED, drill_size)).publish()
-    backlog.start()
-    fault, hit = backlog.crash_at("archiver", 0.5, "archiver")
-    recovery = backlog.wait_resumed("archiver", fault)
-    backlog.wait_drained()
-    row = drill_report.record(
-        drill_row(
-            "archiver-kill",
-            "archiver SIGKILL",
-            share(hit, backlog.total),
-            backlog,
-            reference,
-            fingerprint(backlog.settings, backlog.stream),
-            recovery,
-        )
-    )
-    assert row.passed, row.detail
+    backlog, hit, recovery = single_fault(drill_stack, drill_size, "archiver", 0.5, "archiver")
+    row = backlog.row("archiver-kill", "archiver SIGKILL", hit, reference, recovery)
+    assert drill_report.record(row).passed, row.detail
 
 
 def test_kafka_broker_killed_while_the_processors_drain_a_backlog(
     drill_stack, drill_size, drill_report, reference
 ):
-    backlog = Backlog(drill_stack, Stream(SEED, drill_size)).publish()
-    backlog.start()
-    fault, hit = backlog.crash_at("normalizer", 0.4, "kafka")
-    drill_stack.wait_restarted(fault)
-    recovery = backlog.wait_resumed("normalizer", fault)
-    backlog.wait_drained()
-    row = drill_report.record(
-        drill_row(
-            "kafka-kill-while-draining",
-            "Kafka broker SIGKILL, restarted by the supervisor",
-            share(hit, backlog.total) + " (normalizer)",
-            backlog,
-            reference,
-            fingerprint(backlog.settings, backlog.stream),
-            recovery,
-        )
-    )
-    assert row.passed, row.detail
+    backlog, hit, recovery = single_fault(drill_stack, drill_size, "normalizer", 0.4, "kafka")
+    fault = "Kafka broker SIGKILL, restarted by the supervisor"
+    row = backlog.row("kafka-kill-while-draining", fault, hit, reference, recovery)
+    assert drill_report.record(row).passed, row.detail
 
 
 def test_postgres_crashed_and_down_mid_stream(drill_stack, drill_size, drill_report, reference):
     # The issue's 30 s at full size; the reduced run in `make test` keeps it shorter.
     down = 30 if drill_size >= 100_000 else 10
-    backlog = Backlog(drill_stack, Stream(SEED, drill_size)).publish()
-    backlog.start()
-    fault, hit = backlog.crash_at("normalizer", 0.3, "postgres")
-    drill_stack.hold_down(fault)
-    time.sleep(down)  # the outage itself: the processors must wait it out
-    drill_stack.bring_back("postgres")
-    recovery = backlog.wait_resumed("normalizer", fault)
-    backlog.wait_drained()
-    row = drill_report.record(
-        drill_row(
-            "postgres-crash",
-            f"PostgreSQL postmaster SIGKILL, kept down {down} s",
-            share(hit, backlog.total) + " (normalizer)",
-            backlog,
-            reference,
-            fingerprint(backlog.settings, backlog.stream),
-            recovery,
-        )
+    backlog, hit, recovery = single_fault(
+        drill_stack, drill_size, "normalizer", 0.3, "postgres", outage=down
     )
-    assert row.passed, row.detail
+    fault = f"PostgreSQL postmaster SIGKILL, kept down {down} s"
+    row = backlog.row("postgres-crash", fault, hit, reference, recovery)
+    assert drill_report.record(row).passed, row.detail
 
 
 def test_ferretdb_killed_mid_archive(drill_stack, drill_size, drill_report, reference):
-    backlog = Backlog(drill_stack, Stream(SEED, drill_size)).publish()
-    backlog.start()
-    fault, hit = backlog.crash_at("archiver", 0.5, "ferretdb")
-    drill_stack.wait_restarted(fault)
-    recovery = backlog.wait_resumed("archiver", fault)
-    backlog.wait_drained()
-    row = drill_report.record(
-        drill_row(
-            "ferretdb-kill",
-            "FerretDB SIGKILL, restarted by the supervisor",
-            share(hit, backlog.total) + " (archiver)",
-            backlog,
-            reference,
-            fingerprint(backlog.settings, backlog.stream),
-            recovery,
-        )
-    )
-    assert row.passed, row.detail
+    backlog, hit, recovery = single_fault(drill_stack, drill_size, "archiver", 0.5, "ferretdb")
+    fault = "FerretDB SIGKILL, restarted by the supervisor"
+    row = backlog.row("ferretdb-kill", fault, hit, reference, recovery)
+    assert drill_report.record(row).passed, row.detail
 
 
 def test_the_normalizer_drill_reports_a_loss_when_offsets_are_committed_before_writing(
@@ -177,13 +131,5 @@ def test_the_normalizer_drill_reports_a_loss_when_offsets_are_committed_before_w
         unsafe.terminate()
         unsafe.wait(60)
         backlog.start("normalizer")
-    row = drill_row(
-        "normalizer-kill (control: commit before write)",
-        "normalizer SIGKILL, three times",
-        "20 %, 50 %, 80 %",
-        backlog,
-        reference,
-        fingerprint(backlog.settings, backlog.stream),
-        0.0,
-    )
+    row = backlog.row("normalizer-kill (control)", "commit before write", "", reference, 0.0)
     assert row.losses > 0, row.detail

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from sluice.kafka.producer import produce_waiting
 from sluice.kafka.topics import DLQ, RAW_PRODUCTS, RAW_QUOTES
 from sluice.settings import Settings
 from sluice.storage import mongo
@@ -89,12 +90,7 @@ class Stream:
         producer = Producer({**settings.kafka, "enable.idempotence": True, "linger.ms": 20})
         messages = self.messages()
         for topic, key, value in messages:
-            while True:
-                try:
-                    producer.produce(topic, key=key, value=value)
-                    break
-                except BufferError:
-                    producer.poll(0.5)
+            produce_waiting(producer, topic, key, value)
         assert producer.flush(120) == 0, "the stream was not all acknowledged"
         return len(messages)
 

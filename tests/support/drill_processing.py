@@ -13,7 +13,7 @@ from sluice.kafka.lag import end_offsets
 from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
 from sluice.settings import Settings
 from tests.support.crawling import wait_for
-from tests.support.drill_data import Fingerprint, Stream, compare
+from tests.support.drill_data import Fingerprint, Stream, compare, fingerprint
 from tests.support.drill_report import DrillRow
 from tests.support.drill_stack import DrillStack, Fault
 
@@ -100,9 +100,13 @@ class Backlog:
     def wait_resumed(self, program: str, fault: Fault) -> float:
         """Seconds from ``fault`` until ``program`` commits past where it stood then."""
         stood = None
-        while stood is None:
+
+        def read() -> bool:
+            nonlocal stood
             stood = self.remaining(program)
-            time.sleep(0.2)
+            return stood is not None
+
+        wait_for(read, DRAIN_TIMEOUT, interval=0.2, what="Kafka to answer after the fault")
         if stood == 0:
             return time.monotonic() - fault.at
         wait_for(
@@ -124,6 +128,13 @@ class Backlog:
             )
         self.close()
         self.stack.wait_healthy()
+
+    def row(
+        self, name: str, fault: str, hit_at: str, reference: Fingerprint, recovery: float | None
+    ) -> DrillRow:
+        """The report row of this drained stream against the ``reference`` run."""
+        observed = fingerprint(self.settings, self.stream)
+        return drill_row(name, fault, hit_at, self, reference, observed, recovery)
 
     def _stop(self, program: str) -> None:
         try:
