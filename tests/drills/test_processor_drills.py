@@ -102,7 +102,11 @@ def test_ferretdb_killed_mid_archive(drill_stack, drill_size, drill_report, refe
 def test_the_normalizer_drill_reports_a_loss_when_offsets_are_committed_before_writing(
     drill_stack, drill_size, tmp_path, reference
 ):
-    """The control: with the ordering bug switched on, the same kills must cost rows."""
+    """The control: with the ordering bug switched on, a kill must cost rows.
+
+    The kill follows a commit by milliseconds, and the buggy normalizer commits a batch before
+    it validates and writes it, so the kill lands in that window.
+    """
     backlog = Backlog(drill_stack, Stream(SEED, drill_size)).publish()
     backlog.start("archiver")
     unsafe = drill_stack.scratch.popen(
@@ -114,22 +118,13 @@ def test_the_normalizer_drill_reports_a_loss_when_offsets_are_committed_before_w
         drill_commit_before_write="1",
     )
     try:
-        for point in (0.2, 0.5, 0.8):
-            backlog.wait_progress("normalizer", point)
-            unsafe.send_signal(signal.SIGKILL)
-            unsafe.wait(30)
-            unsafe = drill_stack.scratch.popen(
-                "process",
-                "--group",
-                "normalizer",
-                log=tmp_path / f"unsafe-normalizer-{point}.log",
-                component="processor",
-                drill_commit_before_write="1",
-            )
-        backlog.wait_drained()
+        backlog.wait_progress("normalizer", 0.5)
+        unsafe.send_signal(signal.SIGKILL)
     finally:
-        unsafe.terminate()
-        unsafe.wait(60)
+        unsafe.kill()
+        unsafe.wait(30)
+        # The stack's own normalizer drains the rest, from the offsets the bug committed.
         backlog.start("normalizer")
+    backlog.wait_drained()
     row = backlog.row("normalizer-kill (control)", "commit before write", "", reference, 0.0)
     assert row.losses > 0, row.detail
