@@ -99,7 +99,17 @@ class DrillReport:
         ]
         for row in self.rows:
             lines.append("| " + " | ".join(_cell(row, key) for _, key in self.COLUMNS) + " |")
-        lines += ["", "## Details", ""]
+        lines += [
+            "",
+            "Items in: messages published (processor drills) or items scraped (crawl drills). "
+            "Rows out: rows stored. Losses: reference rows or scraped items missing at the end. "
+            "Duplicates: rows stored more often than in the reference run (processor drills); "
+            "items delivered to Kafka more than once, which the stores' keys absorb (crawl "
+            "drills). Recovery: from the fault until the stream or crawl moved on again.",
+            "",
+            "## Details",
+            "",
+        ]
         for row in self.rows:
             failed = [name for name, ok in row.checks.items() if not ok]
             checks = f" Failed checks: {', '.join(failed)}." if failed else ""
