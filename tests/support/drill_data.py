@@ -153,14 +153,15 @@ class Stream:
         return RAW_QUOTES.name, symbol.encode(), json.dumps(envelope).encode()
 
     def _invalid(self, i: int) -> tuple:
-        # Half refused by validation (a negative price), half not JSON at all: both must end
-        # in the DLQ and in rejected_items, exactly once each.
+        # Envelopes validation refuses (a negative price, or a currency that is not ISO 4217):
+        # each must end in the DLQ and in rejected_items exactly once, and be archived.
         key = f"{self.source}:BAD-{i}".encode()
-        if i % 2:
-            return RAW_PRODUCTS.name, key, f"not json {self.tag} {i}".encode()
         _, _, value = self._observation(random.Random(i), f"BAD-{i}", Decimal("1.00"), 0)
         envelope = json.loads(value)
-        envelope["item"]["price"] = "-1.00"
+        if i % 2:
+            envelope["item"]["currency"] = "XX"
+        else:
+            envelope["item"]["price"] = "-1.00"
         return RAW_PRODUCTS.name, key, json.dumps(envelope).encode()
 
 
@@ -230,10 +231,11 @@ def raw_items(settings: Settings, stream: Stream) -> list[str]:
     """The archived documents of ``stream``, without _id (a hash of tagged bytes) and the time
     they were received."""
     database = urlsplit(settings.mongo_url).path.lstrip("/") or "sluice"
-    client = mongo.client(settings.mongo_url, timeout=30)
+    # The archive grows by a whole stream per drill: one indexed equality, a patient client.
+    client = mongo.client(settings.mongo_url, timeout=300)
     try:
         found = client[database]["raw_items"].find(
-            {"$or": [{"crawl_id": stream.crawl_id}, {"key": {"$regex": f"^{stream.source}:"}}]},
+            {"crawl_id": stream.crawl_id},
             {"_id": 0, "received_at": 0, "partition": 0, "offset": 0},
         )
         docs = [_untag(stream, _canonical(doc)) for doc in found]
