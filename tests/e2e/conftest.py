@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from sluice.settings import Settings
 from tests.support.crawling import DemoServer
+from tests.support.served_api import gunicorn_api
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +17,11 @@ def demo() -> Iterator[DemoServer]:
     server = DemoServer()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def served(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The API served by gunicorn (`sluice api`) on a port of its own: the settings that
+    point at it."""
+    with gunicorn_api(settings, tmp_path_factory.mktemp("api") / "api.log") as pointing:
+        yield pointing

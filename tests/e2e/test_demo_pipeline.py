@@ -1,11 +1,12 @@
-"""A demo-shop crawl lands every valid product once in PostgreSQL and every envelope once in
-MongoDB, through the real processors."""
+"""A demo-shop crawl lands every valid product once in PostgreSQL, served over HTTP by the API,
+and every envelope once in MongoDB, through the real processors."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
+from datetime import datetime
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -13,8 +14,8 @@ from confluent_kafka import Consumer, TopicPartition
 from demo.catalog import Catalog
 from processors.app import TOPICS, build
 from sluice.storage.mongo import client as mongo_client
-from sluice.storage.postgres import connect
 from tests.support.crawling import DEMO_DAY, crawl_demo_shop
+from tests.support.served_api import api_key, get, listing
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongo, pytest.mark.redis]
 
@@ -31,7 +32,7 @@ def commit_at_end(settings, group_id: str, topics: list[str]) -> None:
     consumer.close()
 
 
-def test_a_demo_crawl_is_stored_exactly_once(migrated, settings, demo, sluice_cli):
+def test_a_demo_crawl_is_stored_exactly_once(migrated, settings, demo, sluice_cli, served):
     demo.reset()
     # Fresh consumer groups that start where the topics end now: they see this crawl only.
     groups = {g: f"e2e-{g}-{uuid.uuid4().hex[:8]}" for g in ("archiver", "normalizer")}
@@ -46,29 +47,29 @@ def test_a_demo_crawl_is_stored_exactly_once(migrated, settings, demo, sluice_cl
         assert stats.reason == "idle"
 
     expected = Catalog(seed=7).expected_public_products(DEMO_DAY, base_url=demo.base)
-    with connect(settings.postgres_reader_url) as conn:
-        rows = conn.execute(
-            "SELECT external_id, name, brand, price::text, currency, availability "
-            "FROM products WHERE source = 'shop.localhost' AND last_crawl_id = %s",
-            (crawl_id,),
-        ).fetchall()
-        run = conn.execute(
-            "SELECT spider, items_stored, items_rejected, status, items_received "
-            "FROM crawl_runs WHERE crawl_id = %s",
-            (crawl_id,),
-        ).fetchone()
-    assert len(rows) == len(expected)
-    for external_id, name, brand, price, currency, availability in rows:
-        want = expected[external_id]
-        assert (name, brand, currency, availability) == (
+    # Read back as an API user reads it: over HTTP from gunicorn.
+    with api_key(served) as key:
+        run = get(served, key, f"/api/v1/crawls/{crawl_id}").json()
+        started = datetime.fromisoformat(run["started_at"])
+        rows = [
+            p
+            for p in listing(served, key, "/api/v1/products", source="shop.localhost")
+            if datetime.fromisoformat(p["last_seen_at"]) >= started
+        ]
+    assert sorted(p["external_id"] for p in rows) == sorted(expected)
+    for product in rows:
+        want = expected[product["external_id"]]
+        assert (product["name"], product["brand"], product["currency"]) == (
             want["name"],
             want["brand"],
             want["currency"],
-            want["availability"],
         )
-        assert float(price) == float(want["price"])
+        assert product["availability"] == want["availability"]
+        assert float(product["price"]) == float(want["price"])
     # `sluice crawl` registered and finalized the run; the processors counted what they stored.
-    assert run == ("ecommerce", len(expected), 0, "finished", len(expected))
+    counts = (run["spider"], run["items_stored"], run["items_rejected"], run["status"])
+    assert counts == ("ecommerce", len(expected), 0, "finished")
+    assert run["items_received"] == len(expected)
 
     with mongo_client(settings.mongo_url, timeout=60) as mongo:
         raw = mongo.get_default_database().raw_items

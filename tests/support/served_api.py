@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from api import keys
 from sluice.storage.postgres import connect
+from tests.support.crawling import wait_for
+from tests.support.network import free_port
 
 
 @contextmanager
@@ -50,3 +58,32 @@ def listing(settings, key: str, path: str, **params: Any) -> list[dict]:
         cursor = body["next"]
         if not cursor:
             return items
+
+
+@contextmanager
+def gunicorn_api(settings, log: Path) -> Iterator[Any]:
+    """`sluice api` (gunicorn) on a free port of its own, for as long as the block runs;
+    yields ``settings`` pointing at it."""
+    served = dataclasses.replace(settings, api_url=f"http://127.0.0.1:{free_port()}")
+    env = {**os.environ, "SLUICE_API_URL": served.api_url}
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("sluice")), "api", "--workers", "1"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def answers() -> bool:
+            assert server.poll() is None, log.read_text()[-3000:]
+            try:
+                return requests.get(f"{served.api_url}/healthz", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(answers, 60, what=f"the API at {served.api_url}")
+        yield served
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
