@@ -24,6 +24,10 @@ from sluice.stack.manager import Stack
 from sluice.stack.progress import Progress
 from tests.support.scratch_stack import ScratchStack
 from tests.support.sources import registered, strangers
+from tests.support.sweep import SessionSweep, SweepResult
+
+# What the session's sweep removed, for the closing summary.
+_swept: list[SweepResult] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,13 +74,16 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def stack(settings: Settings) -> Iterator[Stack]:
-    """The running native stack of this checkout."""
+    """The running native stack of this checkout; when the session ends, what the session
+    created on it is swept away (:mod:`tests.support.sweep`)."""
     running = Stack(settings, progress=Progress())
     try:
         running.up()
     except (StackError, StackErrors) as exc:
         pytest.fail(f"the native stack did not start:\n{exc.describe()}", pytrace=False)
+    sweep = SessionSweep(settings)
     yield running
+    _swept.append(sweep.finish())
 
 
 def _run_sluice(
@@ -191,3 +198,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     env = airflow_environment(settings, load_secrets(airflow_home(settings)))
     assert all(os.environ.get(k) == v for k, v in env.items()), "Airflow env changed mid-run"
     return env
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say what the session's sweep removed from the checkout's stack."""
+    for result in _swept:
+        terminalreporter.write_line(result.describe())
