@@ -61,15 +61,23 @@ def behind(
     """Messages before ``marks`` (from :func:`end_offsets`) that ``group`` has not committed."""
     consumer = _reader(kafka, group)
     try:
-        wanted = []
-        for name in marks:
-            topic, _, partition = name.rpartition(":")
-            wanted.append(TopicPartition(topic, int(partition)))
-        missing = 0
-        for tp in consumer.committed(wanted, timeout=timeout):
-            low = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[0]
-            position = tp.offset if tp.offset >= 0 else low
-            missing += max(0, marks[f"{tp.topic}:{tp.partition}"] - position)
-        return missing
+        return committed_behind(consumer, marks, timeout)
     finally:
         consumer.close()
+
+
+def committed_behind(consumer: Consumer, marks: dict[str, int], timeout: float = 10.0) -> int:
+    """:func:`behind` for the group of ``consumer``, a reader the caller keeps (a caller that
+    asks again and again, even while a broker is down, need not build one each time)."""
+    wanted = []
+    for name in marks:
+        topic, _, partition = name.rpartition(":")
+        wanted.append(TopicPartition(topic, int(partition)))
+    missing = 0
+    for tp in consumer.committed(wanted, timeout=timeout):
+        position = tp.offset
+        if position < 0:
+            # Nothing committed yet: the group would start at the partition's first offset.
+            position = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[0]
+        missing += max(0, marks[f"{tp.topic}:{tp.partition}"] - position)
+    return missing

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 import psutil
 import psycopg
 import redis
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 
 from sluice.crawl import registry, runner
 from sluice.crawl.keys import CrawlKeys
 from sluice.kafka.topics import DLQ, RAW_PRODUCTS
 from sluice.settings import Settings
 from sluice.storage.redis import client
+from tests.support import topic_range
 from tests.support.drill_stack import DrillStack
 from tests.support.scratch_stack import ScratchStack
 
@@ -136,7 +137,7 @@ class CrawlDrill:
     def run(self, inject: Inject | None = None, hit_items: int = 0) -> CrawlOutcome:
         """Crawl the demo shop with :data:`WORKERS` workers; when ``inject`` is given, call it
         once the crawl has scraped ``hit_items`` items, then let the platform finish alone."""
-        marks = _end_offsets(self.settings, (RAW_PRODUCTS.name, DLQ.name))
+        marks = {t: topic_range.end_marks(self.settings, t) for t in (RAW_PRODUCTS.name, DLQ.name)}
         started = time.monotonic()
         seeded = runner.seed_crawl(self.settings, SPIDER, [self.start_url])
         crawl_id = seeded.crawl_id
@@ -245,59 +246,13 @@ def kill_pid(pid: int, sig: signal.Signals) -> float:
     return time.monotonic()
 
 
-def _end_offsets(settings: Settings, topics: tuple[str, ...]) -> dict[str, list[TopicPartition]]:
-    consumer = Consumer({**settings.kafka, "group.id": "sluice-drill-marks"})
-    try:
-        marks = {}
-        for topic in topics:
-            partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
-            marks[topic] = [TopicPartition(topic, p, _high(consumer, topic, p)) for p in partitions]
-        return marks
-    finally:
-        consumer.close()
-
-
-def _high(consumer: Consumer, topic: str, partition: int, timeout: float = 120) -> int:
-    """The partition's end offset; waits while a restarted broker is not yet its leader (a
-    crawl may end, or a drill read back, while Kafka is still coming up)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)[1]
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-
-
 def _read(settings: Settings, starts: list[TopicPartition], crawl_id: str) -> list[tuple[str, str]]:
     """(key, crawl id) of each message of ``crawl_id`` from ``starts`` to the topic's end."""
-    consumer = Consumer(
-        {**settings.kafka, "group.id": "sluice-drill-reader", "enable.auto.commit": False}
-    )
-    try:
-        ends = {tp.partition: _high(consumer, tp.topic, tp.partition) for tp in starts}
-        remaining = {tp.partition for tp in starts if tp.offset < ends[tp.partition]}
-        consumer.assign(starts)
-        found = []
-        silent_since = time.monotonic()
-        while remaining:
-            message = consumer.poll(1)
-            if message is None:
-                # A broker just restarted may take a while to serve its first fetch.
-                if time.monotonic() - silent_since > 60:
-                    raise AssertionError(f"{starts[0].topic} stopped short of its end {ends}")
-                continue
-            silent_since = time.monotonic()
-            if message.error():
-                raise AssertionError(f"reading {message.topic()}: {message.error()}")
-            if message.offset() + 1 >= ends[message.partition()]:
-                remaining.discard(message.partition())
-            if _crawl_of(message) == crawl_id:
-                found.append(((message.key() or b"").decode(), crawl_id))
-        return found
-    finally:
-        consumer.close()
+    return [
+        ((message.key() or b"").decode(), crawl_id)
+        for message in topic_range.messages(settings, starts)
+        if _crawl_of(message) == crawl_id
+    ]
 
 
 def _crawl_of(message) -> str | None:

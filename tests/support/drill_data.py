@@ -19,13 +19,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from sluice.kafka.producer import produce_waiting
 from sluice.kafka.topics import DLQ, RAW_PRODUCTS, RAW_QUOTES
 from sluice.settings import Settings
 from sluice.storage import mongo
 from sluice.storage.postgres import connect
+from tests.support import topic_range
 
 #: the run tag stands for this in every fingerprint
 TAG = "<run>"
@@ -246,36 +247,15 @@ def raw_items(settings: Settings, stream: Stream) -> list[str]:
 
 def dead_letters(settings: Settings, stream: Stream) -> list[str]:
     """Each dead letter of ``stream`` on the DLQ topic: stage, reason and payload."""
-    consumer = Consumer(
-        {**settings.kafka, "group.id": f"drill-dlq-{uuid.uuid4().hex}", "enable.auto.commit": False}
-    )
-    try:
-        partitions = consumer.list_topics(DLQ.name, timeout=10).topics[DLQ.name].partitions
-        ends = {}
-        for p in partitions:
-            _, high = consumer.get_watermark_offsets(TopicPartition(DLQ.name, p), timeout=10)
-            ends[p] = high
-        consumer.assign([TopicPartition(DLQ.name, p, 0) for p in partitions])
-        found: list[str] = []
-        remaining = {p for p, high in ends.items() if high > 0}
-        while remaining:
-            message = consumer.poll(5)
-            if message is None:
-                raise AssertionError(f"the DLQ topic stopped short of its end {ends}")
-            if message.error():
-                raise AssertionError(f"reading the DLQ: {message.error()}")
-            if message.offset() + 1 >= ends[message.partition()]:
-                remaining.discard(message.partition())
-            key = (message.key() or b"").decode("utf-8", "replace")
-            headers = {k: v.decode("utf-8", "replace") for k, v in message.headers() or []}
-            if key.startswith(f"{stream.source}:") or headers.get("crawl_id") == stream.crawl_id:
-                value = (message.value() or b"").decode("utf-8", "replace")
-                found.append(
-                    _untag(stream, (key, headers.get("stage"), headers.get("reason"), value))
-                )
-        return sorted(found)
-    finally:
-        consumer.close()
+    found: list[str] = []
+    whole_topic = topic_range.from_start(topic_range.end_marks(settings, DLQ.name))
+    for message in topic_range.messages(settings, whole_topic):
+        key = (message.key() or b"").decode("utf-8", "replace")
+        headers = {k: v.decode("utf-8", "replace") for k, v in message.headers() or []}
+        if key.startswith(f"{stream.source}:") or headers.get("crawl_id") == stream.crawl_id:
+            value = (message.value() or b"").decode("utf-8", "replace")
+            found.append(_untag(stream, (key, headers.get("stage"), headers.get("reason"), value)))
+    return sorted(found)
 
 
 @dataclass(frozen=True)

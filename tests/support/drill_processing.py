@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 import xmlrpc.client
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 
 from sluice.connections import kafka_client_config
-from sluice.kafka.lag import end_offsets
+from sluice.kafka.lag import committed_behind, end_offsets
 from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
 from sluice.settings import Settings
 from tests.support.crawling import wait_for
@@ -60,17 +60,10 @@ class Backlog:
                     **{"group.id": GROUPS[program], "enable.auto.commit": False},
                 )
             )
-        wanted = []
-        for name in self.marks:
-            topic, _, partition = name.rpartition(":")
-            wanted.append(TopicPartition(topic, int(partition)))
         try:
-            committed = reader.committed(wanted, timeout=2)
+            return committed_behind(reader, self.marks, timeout=2)
         except KafkaException:
             return None
-        return sum(
-            max(0, self.marks[f"{tp.topic}:{tp.partition}"] - max(tp.offset, 0)) for tp in committed
-        )
 
     def done(self, program: str) -> float:
         """The share of the stream ``program`` has committed (0 while Kafka does not answer)."""
