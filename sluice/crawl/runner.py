@@ -141,17 +141,21 @@ def start_worker(
 
 
 def stop_with_parent() -> Callable[[], None] | None:
-    """What a new worker runs before it starts: ask Linux to SIGTERM it when the process that
+    """What a new worker runs before it starts: ask Linux to SIGKILL it when the process that
     started it dies.
 
     A pool replica killed with SIGKILL would otherwise leave its workers running unclaimed,
-    and the replica that takes their slots over would start a second worker for each. libc is
-    loaded here, in the parent: between fork and exec the child only makes the one call.
+    and the replica that takes their slots over would start a second worker for each. The
+    signal is SIGKILL, not SIGTERM: a graceful Scrapy stop on a loaded machine can outlast the
+    dead replica's claims, and then two workers hold one slot. Killing is safe: a worker acks
+    a request only after Kafka confirmed its items, so its unfinished requests go back to the
+    queue when their leases expire. libc is loaded here, in the parent: between fork and exec
+    the child only makes the one call.
     """
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl
-    return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGTERM)
+    return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 #: `sluice crawl`'s exit status for a crawl that ended with pages that failed (and nothing lost)
