@@ -35,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--drill-size",
         type=int,
-        default=10_000,
+        default=5_000,
         help="messages in each fault drill's stream (make drills: 100,000)",
     )
     parser.addoption(

@@ -1,6 +1,6 @@
 """The fault drills: a scratch stack of their own to crash, the stream size, and the report.
 
-`make test` runs every drill at the reduced size (``--drill-size``, default 10,000 messages);
+`make test` runs every drill at the reduced size (``--drill-size``, default 5,000 messages);
 `make drills` runs them at full size (100,000). Either way the rows land in
 drills-report.md and drills-report.json at the checkout's root.
 """
