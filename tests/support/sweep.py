@@ -9,16 +9,19 @@ N+1 starts from what run 1 started from.
 
 What the sweep removes:
 
-- every document the archive received since the session began (crawls run on a Redis
-  database of their own, or whose keys a test already dropped, leave no record to find them
-  by, but every one of them was archived during the session);
-- every crawl the session started (its Redis record created after the session began): its
-  Redis keys, its ``crawl_runs`` row, its rejected items and data-quality results;
+- every crawl the session ran: those whose Redis record was created after the session began,
+  and those the archive names in what it received since then (crawls run on a Redis database
+  of their own, or whose keys a test already dropped, leave no record, but every crawl's
+  items pass the archiver). Their Redis keys, archived documents, price history, quotes,
+  ``crawl_runs`` rows, rejected items and data-quality results go, and so does a product
+  their crawls first found (it has no history left);
+- every document the archive received since the session began;
 - every row and document of a scratch source (a name starting with one of
   ``SCRATCH_PREFIXES``), whichever session wrote it, so a run that was killed before its
   sweep is cleaned by the next one.
 
-Products of the demo sites stay: crawls upsert them under the same keys, so they do not grow.
+A demo product seen before the session stays, with the state the session's last crawl of it
+left (the next crawl compares with its history, which the sweep restored).
 The suite owns the checkout's stack while it runs: what a user crawls by hand during a test run
 is swept with the session's.
 """
@@ -44,7 +47,11 @@ SCRATCH_PREFIXES = ("test-", "api-", "formula-")
 # Statements that remove what belongs to swept crawls (%(crawls)s) or scratch sources (LIKE
 # %(patterns)s). Product history goes with its product (ON DELETE CASCADE).
 _DELETES = (
+    "DELETE FROM product_prices WHERE crawl_id = ANY(%(crawls)s)",
     "DELETE FROM products WHERE source LIKE ANY(%(patterns)s)",
+    # A demo product the session's crawls first found has no history left: it goes too.
+    "DELETE FROM products p WHERE p.last_crawl_id = ANY(%(crawls)s)"
+    " AND NOT EXISTS (SELECT 1 FROM product_prices pp WHERE pp.product_id = p.id)",
     "DELETE FROM quotes WHERE source LIKE ANY(%(patterns)s) OR crawl_id = ANY(%(crawls)s)",
     "DELETE FROM crawl_runs WHERE crawl_id = ANY(%(crawls)s) OR crawl_id LIKE ANY(%(patterns)s)",
     "DELETE FROM rejected_items WHERE crawl_id = ANY(%(crawls)s)"
@@ -82,7 +89,7 @@ class SessionSweep:
         # in the session's first second counts.
         self.started_at = int(started_at if started_at is not None else time.time()) - 1
 
-    def session_crawls(self) -> list[str]:
+    def recorded_crawls(self) -> list[str]:
         """The crawl ids whose Redis record was created since the session began."""
         server = redis_storage.client(self.settings.redis_url)
         crawls = []
@@ -94,30 +101,32 @@ class SessionSweep:
 
     def finish(self) -> SweepResult:
         """Remove the session's crawls and every scratch source; what was removed."""
-        crawls = self.session_crawls()
-        result = SweepResult(crawls=len(crawls))
-        result.documents = self._archive(crawls)
-        result.rows = self._tables(crawls)
-        self._crawl_keys(crawls)
-        return result
-
-    def _archive(self, crawls: list[str]) -> int:
+        recorded = self.recorded_crawls()
         database = urlsplit(self.settings.mongo_url).path.lstrip("/") or "sluice"
-        # The archive answers a filter by scanning it, so one delete with both conditions.
         client = mongo.client(self.settings.mongo_url, timeout=300)
         try:
-            deleted = client[database]["raw_items"].delete_many(
+            raw_items = client[database]["raw_items"]
+            since = {"received_at": {"$gte": datetime.fromtimestamp(self.started_at, UTC)}}
+            # Every crawl's items pass the archiver, so the archive names the crawls that left
+            # no Redis record (run on a database of their own, or their keys already dropped).
+            archived = {c for c in raw_items.distinct("crawl_id", since) if isinstance(c, str)}
+            crawls = sorted(archived.union(recorded))
+            # The archive answers a filter by scanning it, so one delete with every condition.
+            documents = raw_items.delete_many(
                 {
                     "$or": [
-                        {"received_at": {"$gte": datetime.fromtimestamp(self.started_at, UTC)}},
+                        since,
                         {"crawl_id": {"$in": crawls}},
                         {"source": {"$regex": self._scratch_regex()}},
                     ]
                 }
-            )
-            return deleted.deleted_count
+            ).deleted_count
         finally:
             client.close()
+        result = SweepResult(crawls=len(crawls), documents=documents)
+        result.rows = self._tables(crawls)
+        self._crawl_keys(recorded)
+        return result
 
     def _tables(self, crawls: list[str]) -> dict[str, int]:
         patterns = [_like_escape(prefix) + "%" for prefix in self.scratch_prefixes]
@@ -129,7 +138,7 @@ class SessionSweep:
                 return removed
             for statement in _DELETES:
                 table = statement.split()[2]
-                removed[table] = conn.execute(statement, params).rowcount
+                removed[table] = removed.get(table, 0) + conn.execute(statement, params).rowcount
         return removed
 
     def _scratch_regex(self) -> str:

@@ -22,12 +22,14 @@ from tests.support.sweep import SessionSweep
 class Swept:
     """Two crawls, one created before the sweep opened and one after, each with an archived
     document; a document of a crawl with no record, archived after the sweep opened; a scratch
-    source with a product and a document; and the sweep finished."""
+    source with a product and a document; a product of a kept source with one observation from
+    before and one from the unrecorded crawl; and the sweep finished."""
 
     tag: str
     before: str
     during: str
     scratch: str
+    kept: str
 
 
 def _archive(settings):
@@ -39,7 +41,13 @@ def _archive(settings):
 def swept(settings, migrated) -> Iterator[Swept]:
     # One sweep for the module's tests: each reads a different store after it.
     tag = uuid.uuid4().hex[:8]
-    world = Swept(tag, f"sweep-before-{tag}", f"sweep-during-{tag}", f"sweep{tag}-a.localhost")
+    world = Swept(
+        tag,
+        f"sweep-before-{tag}",
+        f"sweep-during-{tag}",
+        f"sweep{tag}-a.localhost",
+        f"sweepkeep{tag}.localhost",
+    )
     server = redis_storage.client(settings.redis_url)
     registry.create(server, CrawlKeys(world.before), "ecommerce", ["http://shop.localhost/"])
     server.hset(CrawlKeys(world.before).meta, "created_at", int(time.time()) - 3600)
@@ -66,14 +74,26 @@ def swept(settings, migrated) -> Iterator[Swept]:
         ]
     )
     with postgres.connect(settings.postgres_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO products (source, external_id, name, price, currency, url, "
-            "first_seen_at, last_seen_at) VALUES (%s, 'SKU-1', 'Widget', 1, 'USD', "
-            "'http://x/', now(), now())",
-            (world.scratch,),
-        )
+        for source in (world.scratch, world.kept):
+            conn.execute(
+                "INSERT INTO products (source, external_id, name, price, currency, url, "
+                "first_seen_at, last_seen_at) VALUES (%s, 'SKU-1', 'Widget', 1, 'USD', "
+                "'http://x/', now() - interval '2 hours', now())",
+                (source,),
+            )
+        # The kept product's history: one observation before the session, one by a crawl
+        # that only the archive knows.
+        for crawl_id, hours in ((world.before, 2), (f"unrecorded-{tag}", 0)):
+            conn.execute(
+                "INSERT INTO product_prices (product_id, price, currency, availability, "
+                "observed_at, crawl_id) SELECT id, 1, 'USD', 'in_stock', "
+                "now() - make_interval(hours => %s), %s FROM products WHERE source = %s",
+                (hours, crawl_id, world.kept),
+            )
     sweep.finish()
     yield world
+    with postgres.connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM products WHERE source = %s", (world.kept,))
     raw_items.delete_many({"_id": {"$regex": f"^{tag}-"}})
     client.close()
     server.delete(CrawlKeys(world.before).meta, CrawlKeys(world.during).meta)
@@ -98,3 +118,13 @@ def test_the_sweep_drops_the_products_of_a_scratch_source(settings, swept):
             "SELECT count(*) FROM products WHERE source = %s", (swept.scratch,)
         ).fetchone()[0]
     assert count == 0
+
+
+def test_the_sweep_drops_the_price_history_of_a_crawl_only_the_archive_knows(settings, swept):
+    with postgres.connect(settings.postgres_url) as conn:
+        crawls = conn.execute(
+            "SELECT pp.crawl_id FROM product_prices pp JOIN products p ON p.id = pp.product_id "
+            "WHERE p.source = %s",
+            (swept.kept,),
+        ).fetchall()
+    assert crawls == [(swept.before,)]
