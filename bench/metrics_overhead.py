@@ -17,7 +17,7 @@ import uuid
 
 from prometheus_client import CollectorRegistry
 
-from bench.processor_throughput import envelopes, fill
+from bench.backlog import envelopes, fill
 from processors.app import build
 from processors.metrics import ProcessorMetrics
 from sluice.kafka.admin import admin_client

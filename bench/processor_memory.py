@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import psutil
 from confluent_kafka import Consumer, TopicPartition
 
-from bench.processor_throughput import fill, iter_envelopes
+from bench.backlog import fill, iter_envelopes
 from sluice.kafka.admin import admin_client
 from sluice.settings import load_settings
 from sluice.storage import postgres

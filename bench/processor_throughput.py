@@ -1,183 +1,246 @@
-"""Processor throughput against raw writes of the same data, side by side.
+"""Processor throughput beside raw baselines of the same data, in one run.
 
-    .venv/bin/python -m bench.processor_throughput [--rows 20000] [--docs 5000]
+    python -m bench.processor_throughput [--rows 20000] [--docs 5000]
 
-- normalizer: rows/s from a pre-filled topic into PostgreSQL (consume, validate, normalise,
-  upsert products and price history, commit offsets), against a raw ``COPY`` of the same
-  rows into a plain table;
-- archiver: documents/s from a pre-filled topic into MongoDB, against a raw ``insert_many``
-  of the same documents.
+One scratch topic (6 partitions) holds ``--rows`` product envelopes. Over it, each in a process
+of its own and each timed from its first commit to its last (:mod:`bench.commit_clock`):
+- a raw confluent-kafka consumer that reads and JSON-decodes every message;
+- the running normalizer (as `sluice process` builds it), until its offsets are committed;
+- two normalizer processes sharing the backlog (the first run's rows removed before, so both
+  runs find the same tables);
+- the raw SQL pipeline of :mod:`bench.sql_pipeline` into copies of the product tables;
+and, in this process, a raw ``COPY`` of the same rows into a plain table. A second topic of
+``--docs`` envelopes measures the archiver beside a raw ``insert_many`` of the same documents
+into a collection with the archive's indexes.
 Needs the stack (`sluice stack up`) and the schema (`sluice migrate`). Uses scratch topics,
-a scratch source name and scratch tables/collections, and removes them afterwards.
+sources, tables and collections, and removes them afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Producer
-
-from processors.app import build
+from bench import sql_pipeline, timed_consumer
+from bench.backlog import ROW_COLUMNS, clean_up, envelopes, fill, forget_products, row_of
+from bench.commit_clock import combined_rate
+from bench.figures import Expected, Figure, Goal, Quantity, complete, print_figures
+from bench.steps import Once, attempt
 from processors.archiver import document_for
 from processors.base import Origin
-from sluice.kafka.admin import admin_client, ensure_topics
-from sluice.kafka.producer import produce_waiting
-from sluice.kafka.topics import TopicSpec
+from sluice.db.mongo_indexes import RAW_ITEMS_INDEXES
 from sluice.settings import load_settings
 from sluice.storage import mongo, postgres
 
+log = logging.getLogger(__name__)
 
-def envelopes(source: str, count: int) -> list[tuple[bytes, bytes]]:
-    """``count`` product envelopes: count/4 products seen on four days, prices changing."""
-    return list(iter_envelopes(source, count))
+MSGS = "msgs/s"
 
-
-def iter_envelopes(source: str, count: int) -> Iterator[tuple[bytes, bytes]]:
-    """The envelopes of :func:`envelopes`, one at a time (for backlogs too big to hold)."""
-    start = datetime(2026, 11, 1, 8, tzinfo=UTC)
-    for n in range(count):
-        sku, day = f"SKU-{n // 4:06d}", n % 4
-        item = {
-            "external_id": sku,
-            "name": f"Bench product {sku}",
-            "brand": "Bench",
-            "category": "bench",
-            "price": f"{10 + (n // 4) % 50 + (day % 2)}.99",
-            "currency": "USD",
-            "availability": "in_stock",
-            "rating": 4.2,
-            "review_count": 7,
-            "image_url": None,
-            "url": f"http://{source}/p/{sku}",
-        }
-        envelope = {
-            "schema": "product/1",
-            "crawl_id": "bench",
-            "spider": "ecommerce",
-            "source": source,
-            "url": item["url"],
-            "fetched_at": (start + timedelta(days=day)).isoformat(),
-            "item": item,
-        }
-        yield f"{source}:{sku}".encode(), json.dumps(envelope).encode()
-
-
-def fill(settings, topic: str, messages: Iterable[tuple[bytes, bytes]]) -> None:
-    """Create ``topic`` and produce every message into it."""
-    ensure_topics(admin_client(settings.kafka), [TopicSpec(topic, partitions=6)])
-    producer = Producer({**settings.kafka, "linger.ms": 50})
-    for key, value in messages:
-        produce_waiting(producer, topic, key, value)
-    producer.flush(60)
+RAW_CONSUMER = Expected(
+    "normalizer_vs_raw_consumer",
+    "normalizer ÷ raw consumer (read + JSON decode)",
+    Goal(">=", 0.15),
+    "normalizer, until committed",
+    "raw confluent-kafka consumer",
+)
+RAW_COPY = Expected(
+    "normalizer_vs_copy",
+    "normalizer ÷ raw COPY of the same rows",
+    Goal(">=", 0.07),
+    "normalizer, until committed",
+    "COPY into a plain table",
+)
+SQL_PIPELINE = Expected(
+    "normalizer_vs_sql_pipeline",
+    "normalizer ÷ raw SQL pipeline (COPY to staging, INSERT … ON CONFLICT, history)",
+    Goal(">=", 0.8),
+    "normalizer, until committed",
+    "consume, decode, COPY, upsert, history insert",
+)
+TWO_PROCESSES = Expected(
+    "normalizer_two_vs_one",
+    "two normalizer processes ÷ one (same backlog, 6 partitions)",
+    Goal(">=", 1.6),
+    "2 normalizer processes",
+    "1 normalizer process",
+)
+ARCHIVER = Expected(
+    "archiver_vs_insert_many",
+    "archiver ÷ raw insert_many",
+    Goal(">=", 0.8),
+    "archiver, until committed",
+    "insert_many, batches of 500",
+)
+ROWS = (RAW_CONSUMER, RAW_COPY, SQL_PIPELINE, TWO_PROCESSES, ARCHIVER)
 
 
-def timed_run(settings, group: str, topic: str) -> tuple[int, float]:
-    """Consume the topic to its end; (messages, seconds until the last batch committed)."""
-    runtime = build(settings, group, topics=[topic], consumer_group_id=f"bench-{uuid.uuid4().hex}")
-    began = time.monotonic()
-    finished = [began]
-    stats = runtime.run(until_idle=3, on_batch=lambda _: finished.__setitem__(0, time.monotonic()))
-    return stats.consumed, finished[0] - began
+def consumer_rate(settings, kind: str, topic: str, expect: int, processes: int = 1, **kw) -> float:
+    """Messages/s of ``processes`` consumers of ``kind`` over ``topic`` (a fresh group)."""
+    group = f"bench-{kind}-{uuid.uuid4().hex[:8]}"
+    clocks = timed_consumer.run(settings, kind, topic, group, expect, processes, **kw)
+    committed = sum(clock.consumed for clock in clocks)
+    if committed < expect:
+        raise RuntimeError(f"{kind} committed {committed} of {expect} messages")
+    return combined_rate(clocks)
 
 
-def raw_copy(settings, rows: list[tuple]) -> float:
-    """Seconds to COPY ``rows`` into a plain table of the products' columns."""
+def raw_copy_rate(settings, rows: list[tuple]) -> float:
+    """Rows/s of one COPY of ``rows`` into a plain table of the products' columns."""
     table = f"bench_copy_{uuid.uuid4().hex[:8]}"
     with postgres.connect(settings.postgres_url, autocommit=True) as conn:
         conn.execute(
             f"CREATE TABLE {table} (source text, external_id text, name text, brand text, "
             "category text, price numeric(18,4), currency char(3), availability text, "
             "rating numeric(3,2), review_count int, image_url text, url text, "
-            "fetched_at timestamptz)"
+            "fetched_at timestamptz, crawl_id text)"
         )
         try:
             began = time.monotonic()
             with (
                 conn.transaction(),
                 conn.cursor() as cur,
-                cur.copy(f"COPY {table} FROM STDIN") as cp,
+                cur.copy(f"COPY {table} ({ROW_COLUMNS}) FROM STDIN") as cp,
             ):
                 for row in rows:
                     cp.write_row(row)
-            return time.monotonic() - began
+            return len(rows) / (time.monotonic() - began)
         finally:
             conn.execute(f"DROP TABLE {table}")
 
 
-def main() -> None:
-    """Fill the topics, run each processor and its baseline, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--docs", type=int, default=5_000)
-    args = parser.parse_args()
-    settings = load_settings()
-    source = f"bench-{uuid.uuid4().hex[:8]}.localhost"
-    admin = admin_client(settings.kafka)
-    topics = []
+def sql_pipeline_rate(settings, topic: str, expect: int) -> float:
+    """Messages/s of the raw SQL pipeline over ``topic``, into fresh copies of the tables."""
+    tables = sql_pipeline.Tables.fresh()
+    with postgres.connect(settings.postgres_url, autocommit=True) as conn:
+        sql_pipeline.create(conn, tables)
     try:
-        topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-        topics.append(topic)
-        messages = envelopes(source, args.rows)
-        fill(settings, topic, messages)
-        consumed, seconds = timed_run(settings, "normalizer", topic)
-        rows = []
-        for _, value in messages:
-            e = json.loads(value)
-            i = e["item"]
-            rows.append(
-                (
-                    e["source"],
-                    i["external_id"],
-                    i["name"],
-                    i["brand"],
-                    i["category"],
-                    i["price"],
-                    i["currency"],
-                    i["availability"],
-                    i["rating"],
-                    i["review_count"],
-                    i["image_url"],
-                    i["url"],
-                    e["fetched_at"],
-                )
-            )
-        copy_seconds = raw_copy(settings, rows)
-        norm_rate, copy_rate = consumed / seconds, len(rows) / copy_seconds
+        return consumer_rate(settings, "sql", topic, expect, tables=tables)
+    finally:
+        with postgres.connect(settings.postgres_url, autocommit=True) as conn:
+            sql_pipeline.drop(conn, tables)
 
-        topic2 = f"bench.raw.{uuid.uuid4().hex[:8]}"
-        topics.append(topic2)
-        docs_messages = envelopes(f"docs-{source}", args.docs)
-        fill(settings, topic2, docs_messages)
-        archived, archive_seconds = timed_run(settings, "archiver", topic2)
-        client = mongo.client(settings.mongo_url, timeout=120)
-        scratch = client["sluice_bench"][f"raw_{uuid.uuid4().hex[:8]}"]
 
-        docs = [document_for(v, Origin("bench", 0, n, k)) for n, (k, v) in enumerate(docs_messages)]
+def insert_many_rate(settings, messages: list[tuple[bytes, bytes]]) -> float:
+    """Documents/s of ``insert_many`` (batches of 500, unordered, as the archiver writes) of
+    the archived form of ``messages`` into a scratch collection with the archive's indexes."""
+    docs = [document_for(v, Origin("bench", 0, n, k)) for n, (k, v) in enumerate(messages)]
+    client = mongo.client(settings.mongo_url, timeout=120)
+    database = f"sluice_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        scratch = client[database]["raw_items"]
+        for spec in RAW_ITEMS_INDEXES:
+            scratch.create_index(list(spec.keys), name=spec.name)
         began = time.monotonic()
         for start in range(0, len(docs), 500):
             scratch.insert_many(docs[start : start + 500], ordered=False)
-        insert_seconds = time.monotonic() - began
-        client.drop_database("sluice_bench")
-        arch_rate, insert_rate = archived / archive_seconds, len(docs) / insert_seconds
+        return len(docs) / (time.monotonic() - began)
     finally:
-        with postgres.connect(settings.postgres_url, autocommit=True) as conn:
-            conn.execute("DELETE FROM products WHERE source LIKE %s", (f"%{source}",))
-            conn.execute("DELETE FROM crawl_runs WHERE crawl_id = 'bench'")
-        if topics:
-            for future in admin.delete_topics(topics).values():
-                future.result(timeout=30)
-    print(f"{'path':<44} {'per second':>11} {'ratio':>7}")
-    print(f"{'raw COPY into PostgreSQL (baseline)':<44} {copy_rate:11.0f} {1:7.2f}")
-    ratio = norm_rate / copy_rate
-    print(f"{'normalizer: topic -> PostgreSQL upserts':<44} {norm_rate:11.0f} {ratio:7.2f}")
-    print(f"{'raw insert_many into MongoDB (baseline)':<44} {insert_rate:11.0f} {1:7.2f}")
-    print(f"{'archiver: topic -> MongoDB':<44} {arch_rate:11.0f} {arch_rate / insert_rate:7.2f}")
+        client.drop_database(database)
+        client.close()
+
+
+def measure(settings, rows: int, docs: int) -> list[Figure]:
+    """Every row of :data:`ROWS`, each measured or marked unmeasured with the reason.
+
+    Runs in the order that keeps the runs fair (the normalizer's runs on the same tables);
+    returns the rows in :data:`ROWS` order."""
+    source = f"bench-{uuid.uuid4().hex[:8]}.localhost"
+    docs_source = f"docs-{source}"
+    topic, docs_topic = (f"bench.raw.{uuid.uuid4().hex[:8]}" for _ in range(2))
+    messages = envelopes(source, rows)
+    docs_messages = envelopes(docs_source, docs)
+
+    def filled(name: str, backlog: list) -> Once[str]:
+        return Once(f"filling {name}", lambda: fill(settings, name, backlog) or name)
+
+    backlog, docs_backlog = filled(topic, messages), filled(docs_topic, docs_messages)
+
+    def one_process() -> float:
+        rate = consumer_rate(settings, "normalizer", backlog(), rows)
+        forget_products(settings, source)  # the two-process run finds the same tables
+        return rate
+
+    normalizer = Once("the normalizer (one process)", one_process)
+
+    note = f"{rows:,} messages"
+
+    def q(value: float) -> Quantity:
+        return Quantity(value, MSGS)
+
+    try:
+        figures = [
+            *attempt(
+                [RAW_CONSUMER],
+                lambda: [
+                    RAW_CONSUMER.measured(
+                        q(normalizer()),
+                        q(consumer_rate(settings, "raw", backlog(), rows)),
+                        note=note,
+                    )
+                ],
+            ),
+            *attempt(
+                [TWO_PROCESSES],
+                lambda: [
+                    TWO_PROCESSES.measured(
+                        q(consumer_rate(settings, "normalizer", backlog(), rows, processes=2)),
+                        q(normalizer()),
+                        note=note,
+                    )
+                ],
+            ),
+            *attempt(
+                [SQL_PIPELINE],
+                lambda: [
+                    SQL_PIPELINE.measured(
+                        q(normalizer()),
+                        q(sql_pipeline_rate(settings, backlog(), rows)),
+                        note=note,
+                    )
+                ],
+            ),
+            *attempt(
+                [RAW_COPY],
+                lambda: [
+                    RAW_COPY.measured(
+                        q(normalizer()),
+                        q(raw_copy_rate(settings, [row_of(json.loads(v)) for _, v in messages])),
+                        note=note,
+                    )
+                ],
+            ),
+            *attempt(
+                [ARCHIVER],
+                lambda: [
+                    ARCHIVER.measured(
+                        Quantity(
+                            consumer_rate(settings, "archiver", docs_backlog(), docs), "docs/s"
+                        ),
+                        Quantity(insert_many_rate(settings, docs_messages), "docs/s"),
+                        note=f"{docs:,} documents",
+                    )
+                ],
+            ),
+        ]
+    finally:
+        clean_up(settings, [topic, docs_topic], [source, docs_source])
+    return complete(ROWS, figures, "the benchmark returned no figure for it")
+
+
+def main(argv: list[str] | None = None) -> list[Figure]:
+    """Measure, print and return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000, help="messages in the backlog")
+    parser.add_argument("--docs", type=int, default=5_000, help="messages for the archiver")
+    args = parser.parse_args(argv)
+    figures = measure(load_settings(), args.rows, args.docs)
+    print_figures(figures)
+    return figures
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
     main()
