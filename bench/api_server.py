@@ -1,0 +1,103 @@
+"""The API as the API benchmarks meet it: gunicorn on a free port, a throwaway key, and
+products to list.
+
+Each is a context manager that undoes itself: the server stops, the key and the seeded
+products are deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+from api import keys
+from sluice.storage import versions
+from sluice.storage.postgres import connect
+from sluice.storage.redis import client as redis_client
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(workers: int = 2, threads: int = 4) -> Iterator[int]:
+    """gunicorn with the API's app factory, as `sluice api` runs it; yields its port."""
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "gunicorn", "api.app:create_app()", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(argv, env=os.environ.copy())
+    try:
+        _wait_healthy(port, server, 60)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(30)
+
+
+def _wait_healthy(port: int, server: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited {server.returncode} before answering /healthz")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer /healthz on port {port} within {seconds:.0f} s")
+
+
+@contextlib.contextmanager
+def api_key(settings) -> Iterator[str]:
+    """A key with a rate limit no benchmark reaches; deleted afterwards."""
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    with connect(settings.postgres_writer_url, autocommit=True) as conn:
+        key = keys.create(conn, name, rate_limit=100_000_000).key
+    try:
+        yield key
+    finally:
+        with connect(settings.postgres_writer_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM api_keys WHERE name = %s", (name,))
+
+
+@contextlib.contextmanager
+def seeded_products(settings, count: int = 1000) -> Iterator[str]:
+    """``count`` products of a scratch source, prices spread over 1-500 so price filters find
+    rows; yields the source, deletes them afterwards. Bumps the products' data version, as
+    the normalizer would, so no cached listing from before is served."""
+    source = f"bench-api-{uuid.uuid4().hex[:8]}.localhost"
+    with connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO products (source, external_id, name, brand, category, price, currency, "
+            "availability, url, first_seen_at, last_seen_at) "
+            "SELECT %(s)s, 'SKU-' || n, 'Bench product ' || n, 'Bench', 'bench', "
+            "1 + (n %% 500) + 0.99, 'USD', 'in_stock', 'http://' || %(s)s || '/p/' || n, "
+            "now(), now() FROM generate_series(1, %(n)s) AS n",
+            {"s": source, "n": count},
+        )
+    versions.bump(redis_client(settings.redis_url), ["products"])
+    try:
+        yield source
+    finally:
+        with connect(settings.postgres_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM products WHERE source = %s", (source,))
