@@ -1,24 +1,26 @@
 """Pages/s of Sluice's distributed crawl against plain Scrapy, on the same demo shop.
 
-    .venv/bin/python -m bench.crawl_throughput [--rounds 2] [--workers 2]
+    python -m bench.crawl_throughput [--rounds 2] [--pools]
 
-Runs, side by side on one demo shop served in this process:
+Runs, side by side on one demo shop served by a process of its own (so that the site is not
+what limits several workers):
 - plain Scrapy: the same ``ecommerce`` spider and pipelines with Scrapy's in-memory
   scheduler and duplicate filter (the baseline);
 - Sluice, 1 worker: the scrapy-redis scheduler with leases and the Redis Bloom filter;
-- Sluice, N workers: the same crawl shared by N worker processes;
-- Sluice through 3 pool replicas: three `sluice worker` processes claiming the N workers of a
-  dispatched crawl, as a scaled-out cluster runs it (with the project's own Scrapy settings,
-  AutoThrottle on, as deployed).
+- Sluice, 2 workers: the same crawl shared by two worker processes;
+- with ``--pools``, Sluice through 3 pool replicas: three `sluice worker` processes claiming
+  the 2 workers of a dispatched crawl, as a scaled-out cluster runs it (with the project's own
+  Scrapy settings, AutoThrottle on, as deployed).
 Every run crawls the whole shop (about 580 pages, 545 products published to Kafka) with
-AutoThrottle off, so the figures compare the crawling machinery, not politeness delays.
-Needs the stack (`sluice stack up`). Prints one row per run and the ratio to the baseline.
+AutoThrottle off, so the figures compare the crawling machinery, not politeness delays; each
+figure is the median of ``--rounds`` runs, and a run's time includes its processes' start.
+Needs the stack (`sluice stack up`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import statistics
 import subprocess
@@ -28,11 +30,38 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from demo.server import BackgroundServer
+from bench import shop
+from bench.figures import Expected, Figure, Goal, Quantity, complete, print_figures
+from bench.steps import Once, attempt
 from sluice.crawl import registry, runner
 from sluice.crawl.keys import CrawlKeys
 from sluice.settings import load_settings
 from sluice.storage.redis import client
+
+log = logging.getLogger(__name__)
+
+ONE_WORKER = Expected(
+    "crawl_one_worker_vs_scrapy",
+    "Sluice 1 worker ÷ plain Scrapy, same demo shop",
+    Goal(">=", 0.95),
+    "Sluice, 1 worker",
+    "plain Scrapy",
+)
+TWO_WORKERS = Expected(
+    "crawl_two_workers_vs_scrapy",
+    "Sluice 2 workers ÷ plain Scrapy, demo site in its own process",
+    Goal(">=", 1.7),
+    "Sluice, 2 workers",
+    "plain Scrapy",
+)
+POOLS = Expected(
+    "crawl_pools_vs_scrapy",
+    "Sluice 3 pool replicas, 2 workers ÷ plain Scrapy (AutoThrottle on)",
+    None,
+    "3 pools, 2 workers",
+    "plain Scrapy",
+)
+ROWS = (ONE_WORKER, TWO_WORKERS)
 
 #: the same for every run: no throttling, the slow page kept short
 COMMON = {"AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "INFO", "CONCURRENT_REQUESTS": "16"}
@@ -55,7 +84,7 @@ def plain_scrapy(base: str, settings) -> tuple[int, float]:
     )
     seconds = time.monotonic() - began
     if result.returncode != 0:
-        raise SystemExit(f"plain Scrapy run failed:\n{result.stderr[-2000:]}")
+        raise RuntimeError(f"plain Scrapy run failed:\n{result.stderr[-2000:]}")
     pages = _stat(result.stderr, "downloader/response_count")
     return pages, seconds
 
@@ -64,7 +93,7 @@ def _stat(log: str, name: str) -> int:
     marker = f"'{name}': "
     at = log.rfind(marker)
     if at < 0:
-        raise SystemExit(f"no {name} in the crawl's stats")
+        raise RuntimeError(f"no {name} in the crawl's stats")
     digits = log[at + len(marker) :].split(",", 1)[0].split("}", 1)[0]
     return int(digits.strip())
 
@@ -81,7 +110,7 @@ def sluice_crawl(base: str, settings, workers: int) -> tuple[int, float]:
     codes = [proc.wait() for proc in procs]
     seconds = time.monotonic() - began
     if any(codes):
-        raise SystemExit(f"Sluice crawl failed (exit codes {codes}); logs in {log_dir}")
+        raise RuntimeError(f"Sluice crawl failed (exit codes {codes}); logs in {log_dir}")
     status = registry.status(client(settings.redis_url, decode=False), CrawlKeys(seeded.crawl_id))
     return status.stats.get("downloader/response_count", 0), seconds
 
@@ -118,46 +147,74 @@ def pool_crawl(base: str, settings, replicas: int, workers: int) -> tuple[int, f
             pool.wait(60)
         server.flushdb()
     if status.failure:
-        raise SystemExit(f"the pooled crawl failed: {status.failure}")
+        raise RuntimeError(f"the pooled crawl failed: {status.failure}")
     return status.stats.get("downloader/response_count", 0), seconds
 
 
-def main() -> None:
-    """Run every setup ``--rounds`` times and print the medians side by side."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = parser.parse_args()
-    settings = load_settings()
-    shop = BackgroundServer(slow_seconds=0.2)
-    setups = {
-        "plain Scrapy (baseline)": lambda: plain_scrapy(shop.base, settings),
-        "Sluice, 1 worker": lambda: sluice_crawl(shop.base, settings, 1),
-        f"Sluice, {args.workers} workers": lambda: sluice_crawl(shop.base, settings, args.workers),
-        f"Sluice, 3 pools, {args.workers} workers": lambda: pool_crawl(
-            shop.base, settings, 3, args.workers
-        ),
-    }
-    results = {}
-    for name, run in setups.items():
-        rates = []
-        for _ in range(args.rounds):
-            pages, seconds = run()
-            rates.append(pages / seconds)
-            print(f"  {name}: {pages} pages in {seconds:.1f}s", file=sys.stderr)
-        results[name] = statistics.median(rates)
-    shop.stop()
-    baseline = results["plain Scrapy (baseline)"]
-    if args.json:
-        print(
-            json.dumps({k: {"pages_per_s": v, "ratio": v / baseline} for k, v in results.items()})
+def median_rate(run, rounds: int, name: str) -> float:
+    """The median pages/s of ``rounds`` runs of ``run()``."""
+    rates = []
+    for _ in range(rounds):
+        pages, seconds = run()
+        rates.append(pages / seconds)
+        log.info("crawl setup=%s pages=%d elapsed=%.1fs", name, pages, seconds)
+    return statistics.median(rates)
+
+
+def measure(settings, rounds: int, pools: bool = False) -> list[Figure]:
+    """Every row of :data:`ROWS` (and, with ``pools``, the pool row), each measured or marked
+    unmeasured with the reason."""
+    rows = (*ROWS, POOLS) if pools else ROWS
+    with shop.running(slow_seconds=0.2) as base:
+
+        def pages(value: float) -> Quantity:
+            return Quantity(value, "pages/s")
+
+        note = f"median of {rounds} run(s), whole shop, AutoThrottle off"
+        plain = Once(
+            "plain Scrapy",
+            lambda: median_rate(lambda: plain_scrapy(base, settings), rounds, "plain"),
         )
-        return
-    print(f"{'setup':<32} {'pages/s':>9} {'vs plain Scrapy':>16}")
-    for name, rate in results.items():
-        print(f"{name:<32} {rate:9.1f} {rate / baseline:15.2f}x")
+
+        def sluice(workers: int) -> float:
+            return median_rate(lambda: sluice_crawl(base, settings, workers), rounds, f"{workers}w")
+
+        figures = [
+            *attempt(
+                [ONE_WORKER], lambda: [ONE_WORKER.measured(pages(sluice(1)), pages(plain()), note)]
+            ),
+            *attempt(
+                [TWO_WORKERS],
+                lambda: [TWO_WORKERS.measured(pages(sluice(2)), pages(plain()), note)],
+            ),
+        ]
+        if pools:
+            figures += attempt(
+                [POOLS],
+                lambda: [
+                    POOLS.measured(
+                        pages(
+                            median_rate(lambda: pool_crawl(base, settings, 3, 2), rounds, "pools")
+                        ),
+                        pages(plain()),
+                        f"median of {rounds} run(s), project settings",
+                    )
+                ],
+            )
+    return complete(rows, figures, "the benchmark returned no figure for it")
+
+
+def main(argv: list[str] | None = None) -> list[Figure]:
+    """Measure, print and return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="runs per setup (the median counts)")
+    parser.add_argument("--pools", action="store_true", help="also crawl through 3 pool replicas")
+    args = parser.parse_args(argv)
+    figures = measure(load_settings(), args.rounds, args.pools)
+    print_figures(figures)
+    return figures
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     main()

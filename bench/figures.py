@@ -55,11 +55,13 @@ class Goal:
 @dataclass(frozen=True)
 class Expected:
     """A row the table must hold, declared before anything runs, so a benchmark that fails
-    early still leaves its rows in the table (marked as not measured)."""
+    early still leaves its rows in the table (marked as not measured). ``goal`` is None for a
+    figure the performance issue sets no goal for; ``baseline_side`` is empty for a figure
+    without a baseline (its goal then applies to the Sluice figure itself)."""
 
     key: str
     label: str
-    goal: Goal
+    goal: Goal | None
     sluice_side: str
     baseline_side: str = ""
 
@@ -106,8 +108,8 @@ class Figure:
     @property
     def met(self) -> bool | None:
         """Whether the goal is reached; None when the figure was not measured."""
-        judged = self.judged
-        return None if judged is None else self.expected.goal.met(judged)
+        judged, goal = self.judged, self.expected.goal
+        return None if judged is None or goal is None else goal.met(judged)
 
     def with_reason(self, reason: str) -> Figure:
         """The same row, not measured because of ``reason``."""
@@ -134,12 +136,18 @@ def format_quantity(quantity: Quantity | None) -> str:
     return f"{format_number(quantity.value)} {quantity.unit}".rstrip()
 
 
+def format_goal(goal: Goal | None) -> str:
+    """The goal as the issue writes it, or an em dash when it sets none."""
+    return "—" if goal is None else str(goal)
+
+
 def format_ratio(figure: Figure) -> str:
     """The ratio followed by the goal's suffix (``0.152`` and the times sign), or an em dash."""
     ratio = figure.ratio
     if ratio is None:
         return "—"
-    return f"{format_number(ratio)}{figure.expected.goal.suffix}"
+    goal = figure.expected.goal
+    return f"{format_number(ratio)}{TIMES if goal is None else goal.suffix}"
 
 
 def complete(expected: Iterable[Expected], figures: Iterable[Figure], reason: str) -> list[Figure]:
@@ -162,5 +170,5 @@ def print_figures(figures: Iterable[Figure]) -> None:
         print(
             f"{figure.expected.label:<58} {format_quantity(figure.sluice):>16} "
             f"{format_quantity(figure.baseline):>16} {format_ratio(figure):>9} "
-            f"{figure.expected.goal!s:>8}"
+            f"{format_goal(figure.expected.goal):>8}"
         )
