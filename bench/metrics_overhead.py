@@ -12,17 +12,26 @@ Needs the stack (`sluice stack up`) and the schema (`sluice migrate`).
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 import uuid
 
 from prometheus_client import CollectorRegistry
 
-from bench.backlog import envelopes, fill
+from bench.backlog import clean_up, envelopes, fill
+from bench.figures import Expected, Figure, Quantity, print_figures
 from processors.app import build
 from processors.metrics import ProcessorMetrics
-from sluice.kafka.admin import admin_client
 from sluice.settings import load_settings
-from sluice.storage import postgres
+
+ROW = Expected(
+    "metrics_overhead",
+    "normalizer with its Prometheus metrics ÷ without",
+    None,
+    "normalizer with metrics",
+    "normalizer without metrics",
+)
+ROWS = (ROW,)
 
 
 def rows_per_second(settings, topic: str, with_metrics: bool) -> float:
@@ -43,12 +52,12 @@ def rows_per_second(settings, topic: str, with_metrics: bool) -> float:
     return stats.consumed / (finished[0] - began)
 
 
-def main() -> None:
-    """Alternate runs with and without metrics; print each and the ratio of the medians."""
+def main(argv: list[str] | None = None) -> list[Figure]:
+    """Alternate runs with and without metrics; print each, and return the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     settings = load_settings()
     results: dict[bool, list[float]] = {True: [], False: []}
     topics, sources = [], []
@@ -66,16 +75,15 @@ def main() -> None:
                 label = "with metrics" if with_metrics else "without (baseline)"
                 print(f"round {round_number + 1}: normalizer {label}: {rate:,.0f} rows/s")
     finally:
-        admin_client(settings.kafka).delete_topics(topics)
-        with postgres.connect(settings.postgres_url, autocommit=True) as conn:
-            for source in sources:
-                conn.execute("DELETE FROM products WHERE source = %s", (source,))
+        clean_up(settings, topics, sources)
     base = sorted(results[False])[len(results[False]) // 2]
     with_metrics = sorted(results[True])[len(results[True]) // 2]
-    print(f"\n{'case':<32}{'rows/s (median)':>18}{'vs baseline':>14}")
-    print(f"{'normalizer without metrics':<32}{base:>18,.0f}{1.0:>13.2f}x")
-    print(f"{'normalizer with metrics':<32}{with_metrics:>18,.0f}{with_metrics / base:>13.2f}x")
+    note = f"medians of {args.rounds} round(s) of {args.rows:,} messages, start to last commit"
+    figures = [ROW.measured(Quantity(with_metrics, "rows/s"), Quantity(base, "rows/s"), note)]
+    print_figures(figures)
+    return figures
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
     main()

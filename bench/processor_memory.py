@@ -14,6 +14,7 @@ of peak RSS. Needs the stack and the schema (`sluice up` or `sluice stack up && 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import subprocess
 import sys
@@ -27,24 +28,38 @@ import psutil
 from confluent_kafka import Consumer, TopicPartition
 
 from bench.backlog import fill, iter_envelopes
+from bench.figures import Expected, Figure, Quantity, print_figures
 from sluice.kafka.admin import admin_client
 from sluice.settings import load_settings
 from sluice.storage import postgres
 
 MIB = 1024 * 1024
 
+ROW = Expected(
+    "processor_memory_peak",
+    "normalizer peak RSS ÷ raw consumer peak RSS, on a backlog",
+    None,
+    "Sluice normalizer",
+    "raw consumer, librdkafka defaults",
+)
+ROWS = (ROW,)
+
+# Stops on a flag, as the processors do: a process started in the background inherits SIGINT
+# ignored, and a KeyboardInterrupt would never come.
 RAW_CONSUMER = textwrap.dedent(
     """
+    import signal
     import sys
     from confluent_kafka import Consumer
+    stopping = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stopping.append(True))
     consumer = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[3],
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([sys.argv[2]])
     try:
-        while True:
+        while not stopping:
             consumer.consume(500, 1.0)
-    except KeyboardInterrupt:
-        pass
     finally:
         consumer.close()
     """
@@ -75,7 +90,7 @@ def committed(settings, group: str, topic: str, partitions: int) -> int:
 
 
 def watch(process: subprocess.Popen, seconds: float, consumed: Callable[[], int]) -> Sample:
-    """Sample ``process``'s RSS every second for ``seconds``, then SIGINT it."""
+    """Sample ``process``'s RSS every second for ``seconds``, then stop it (SIGTERM)."""
     rss = psutil.Process(process.pid)
     time.sleep(3)  # past imports and connections: the start figure is the working baseline
     start = peak = rss.memory_info().rss
@@ -84,17 +99,22 @@ def watch(process: subprocess.Popen, seconds: float, consumed: Callable[[], int]
         time.sleep(1)
         peak = max(peak, rss.memory_info().rss)
     end = rss.memory_info().rss
-    process.send_signal(signal.SIGINT)
-    process.wait(120)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(120)
+    except subprocess.TimeoutExpired as exc:
+        process.kill()
+        process.wait(30)
+        raise RuntimeError(f"{process.args[:4]} did not stop within 120 s of SIGTERM") from exc
     return Sample(start, peak, end, consumed(), time.monotonic() - began)
 
 
-def main() -> None:
-    """Fill the backlog, run both consumers on it in turn, print the figures."""
+def main(argv: list[str] | None = None) -> list[Figure]:
+    """Fill the backlog, run both consumers on it in turn, print and return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2_000_000)
     parser.add_argument("--seconds", type=float, default=60)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     settings = load_settings()
     source = f"bench-{uuid.uuid4().hex[:8]}.localhost"
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
@@ -151,7 +171,18 @@ def main() -> None:
     remaining = args.messages - ours.consumed
     print(f"normalizer left {remaining:,} messages of the backlog; peak growth over start "
           f"{(ours.peak - ours.start) / MIB:.0f} MiB")  # fmt: skip
+    note = (
+        f"{args.messages:,} messages ({backlog_bytes / MIB:,.0f} MiB), {args.seconds:g} s each; "
+        f"normalizer {ours.consumed / ours.seconds:,.0f} msgs/s, "
+        f"raw {baseline.consumed / baseline.seconds:,.0f} msgs/s"
+    )
+    figures = [
+        ROW.measured(Quantity(ours.peak / MIB, "MiB"), Quantity(baseline.peak / MIB, "MiB"), note)
+    ]
+    print_figures(figures)
+    return figures
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
     main()
