@@ -5,9 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sluice-installed
 PYTEST_ARGS ?=
+# 1 = the benchmarks' full sizes; a fraction (0.05) shrinks them for a quick check of the harness
+BENCH_SCALE ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv tools up down status demo test drills lint format constraints clean
+.PHONY: help deps venv tools up down status demo test drills bench lint format constraints clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +48,11 @@ test: deps venv tools ## Install what is missing, start the stack, run lint and 
 drills: deps venv ## Crash every component at full size (100,000 messages); writes drills-report.md/.json
 	@$(BIN)/sluice stack up
 	@$(BIN)/pytest tests/drills -m drill --drill-size 100000 $(PYTEST_ARGS)
+
+bench: deps venv ## Start the stack, run every benchmark beside its raw baseline; writes bench/RESULTS.md
+	@$(BIN)/sluice stack up
+	@$(BIN)/sluice migrate
+	@$(BIN)/python -m bench --scale $(BENCH_SCALE)
 
 lint: venv ## ruff
 	@$(BIN)/ruff check .
