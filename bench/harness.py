@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.figures import Figure
+from bench import cpu_share
+from bench.figures import Expected, Figure
 from bench.machine import Machine, revision
 from bench.results import Run, Step, render
 from bench.steps import attempt
@@ -84,13 +85,31 @@ def run_all(benchmarks: list[Benchmark], scale: float) -> tuple[list[Figure], li
     figures: list[Figure] = []
     steps: list[Step] = []
     for benchmark in benchmarks:
-        module = importlib.import_module(f"bench.{benchmark.name}")
         argv = benchmark.argv(scale)
         print(f"\n== bench.{benchmark.name} {' '.join(argv)}", flush=True)
         began = time.monotonic()
-        figures += attempt(module.ROWS, lambda module=module, argv=argv: module.main(argv))
+        try:
+            module = importlib.import_module(f"bench.{benchmark.name}")
+        except Exception as exc:  # its rows are unknown: one row stands for them all
+            log.exception("cannot import bench.%s", benchmark.name)
+            whole = Expected(benchmark.name, f"bench.{benchmark.name}: all its figures", None, "")
+            figures.append(whole.unmeasured(f"{type(exc).__name__}: {exc}"))
+        else:
+            figures += attempt(module.ROWS, lambda module=module, argv=argv: module.main(argv))
         steps.append(Step(benchmark.name, tuple(argv), time.monotonic() - began))
     return figures, steps
+
+
+def ledger(settings) -> tuple[cpu_share.Ledger | None, str]:
+    """The CPU counters now, or None and why they cannot be read (logged)."""
+    stack_dir = settings.stack_dir
+    if not stack_dir.is_absolute():
+        stack_dir = settings.project_dir / stack_dir
+    try:
+        return cpu_share.Ledger.now(stack_dir), ""
+    except RuntimeError as exc:
+        log.warning("other processes' CPU share will be unknown: %s", exc)
+        return None, str(exc)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -108,8 +127,11 @@ def main(argv: list[str] | None = None) -> Path:
     check_stack(settings)
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
     began, before, code = datetime.now(UTC), Machine.now(), revision(settings.project_dir)
+    first, unknown = ledger(settings)
     figures, steps = run_all(chosen, args.scale)
-    run = Run(began, code, args.scale, before, Machine.now(), steps)
+    last, unknown = ledger(settings) if first else (None, unknown)
+    share = cpu_share.others_share(first, last, before.cores) if first and last else None
+    run = Run(began, code, args.scale, before, Machine.now(), steps, share, unknown)
     out = args.out or settings.project_dir / "bench" / "RESULTS.md"
     out.write_text(render(run, figures))
     print(f"\nbench: wrote {out}", file=sys.stderr)

@@ -15,6 +15,8 @@ from bench.machine import Machine
 
 #: a reason longer than this is cut in the table (the harness log has all of it)
 REASON_CHARS = 300
+#: other work's share of the CPU above which a run counts as made on a busy machine
+BUSY_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,16 @@ class Run:
     before: Machine
     after: Machine
     steps: Sequence[Step] = field(default_factory=tuple)
+    others_cpu: float | None = None
+    others_cpu_unknown: str = ""
 
     @property
     def busy(self) -> bool:
-        """Whether the machine had other work when the run began (a 1-minute load average
-        above half its cores): its figures then understate what it can do."""
-        return self.before.load > self.before.cores / 2
+        """Whether other work ran beside the benchmarks: a 1-minute load average above half
+        the cores when the run began, or other processes taking more than
+        :data:`BUSY_SHARE` of the CPU during it. Its figures then understate the machine."""
+        started_busy = self.before.load > self.before.cores / 2
+        return started_busy or (self.others_cpu or 0.0) > BUSY_SHARE
 
 
 def render(run: Run, figures: Sequence[Figure]) -> str:
@@ -84,11 +90,13 @@ def _facts(run: Run) -> list[str]:
         f"{run.before.load:.2f} at the start, {run.after.load:.2f} at the end "
         f"(1-minute load average on {run.before.cores} cores)"
     )
-    busy = (
-        "yes: other work was running when it began, so the figures understate the machine"
-        if run.busy
-        else "no"
-    )
+    busy = "yes: other work ran beside it, so the figures understate the machine"
+    if not run.busy:
+        busy = "no"
+    if run.others_cpu is not None:
+        others = f"{run.others_cpu:.0%} of all cores' time during the run"
+    else:
+        others = f"unknown ({run.others_cpu_unknown or 'not measured'})"
     total = sum(step.seconds for step in run.steps)
     return [
         "| | |",
@@ -97,6 +105,7 @@ def _facts(run: Run) -> list[str]:
         f"| git | {run.revision} |",
         f"| machine | {run.before.cores} cores, {run.before.cpu_model} |",
         f"| load | {load} |",
+        f"| other processes' CPU | {others} |",
         f"| machine busy | {busy} |",
         f"| size | BENCH_SCALE={run.scale:g} ({size}) |",
         f"| duration | {total / 60:.1f} min |",

@@ -15,7 +15,7 @@ FRESH = Expected("freshness_p95", "fetch → API, p95", Goal("<", 2, suffix=" s"
 TAIL = Expected("api_p99_vs_p50", "API p99 ÷ p50", Goal("<=", 5, suffix=""), "p99", "p50")
 
 
-def run(load: float = 0.3, scale: float = 1.0) -> Run:
+def run(load: float = 0.3, scale: float = 1.0, others: float | None = 0.02) -> Run:
     machine = Machine(cores=2, cpu_model="Example CPU @ 2.0GHz", load=load)
     return Run(
         began=datetime(2026, 12, 7, 8, 10, tzinfo=UTC),
@@ -24,6 +24,8 @@ def run(load: float = 0.3, scale: float = 1.0) -> Run:
         before=machine,
         after=Machine(2, machine.cpu_model, 1.5),
         steps=(Step("processor_throughput", ("--rows", "20000"), 95.2),),
+        others_cpu=others,
+        others_cpu_unknown="" if others is not None else "no pid file",
     )
 
 
@@ -37,6 +39,7 @@ def test_the_page_names_the_machine_the_date_and_the_revision():
     assert "| git | abc123def456 |" in page
     assert "| machine | 2 cores, Example CPU @ 2.0GHz |" in page
     assert "| machine busy | no |" in page
+    assert "| other processes' CPU | 2% of all cores' time during the run |" in page
     assert "BENCH_SCALE=1 (full size)" in page
     assert "| `bench.processor_throughput` | `--rows 20000` | 95 |" in page
 
@@ -45,6 +48,15 @@ def test_a_busy_machine_and_a_reduced_run_say_so():
     page = render(run(load=1.8, scale=0.05), [])
     assert "| machine busy | yes:" in page
     assert "BENCH_SCALE=0.05 (reduced sizes" in page
+
+
+def test_other_work_during_the_run_makes_it_busy_too():
+    assert "| machine busy | yes:" in render(run(load=0.1, others=0.25), [])
+
+
+def test_an_unknown_cpu_share_says_why():
+    page = render(run(others=None), [])
+    assert "| other processes' CPU | unknown (no pid file) |" in page
 
 
 def test_each_row_shows_sluice_over_baseline_the_ratio_and_the_goal():
