@@ -26,13 +26,14 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import shop
 from bench.figures import Expected, Figure, Goal, Quantity, complete, print_figures
-from bench.steps import Once, attempt
+from bench.steps import SharedStepFailed, attempt
 from sluice.crawl import registry, runner
 from sluice.crawl.keys import CrawlKeys
 from sluice.settings import load_settings
@@ -40,26 +41,27 @@ from sluice.storage.redis import client
 
 log = logging.getLogger(__name__)
 
+PLAIN = "plain Scrapy"
 ONE_WORKER = Expected(
     "crawl_one_worker_vs_scrapy",
     "Sluice 1 worker ÷ plain Scrapy, same demo shop",
     Goal(">=", 0.95),
     "Sluice, 1 worker",
-    "plain Scrapy",
+    PLAIN,
 )
 TWO_WORKERS = Expected(
     "crawl_two_workers_vs_scrapy",
     "Sluice 2 workers ÷ plain Scrapy, demo site in its own process",
     Goal(">=", 1.7),
     "Sluice, 2 workers",
-    "plain Scrapy",
+    PLAIN,
 )
 POOLS = Expected(
     "crawl_pools_vs_scrapy",
     "Sluice 3 pool replicas, 2 workers ÷ plain Scrapy (AutoThrottle on)",
     None,
     "3 pools, 2 workers",
-    "plain Scrapy",
+    PLAIN,
 )
 ROWS = (ONE_WORKER, TWO_WORKERS)
 
@@ -151,14 +153,36 @@ def pool_crawl(base: str, settings, replicas: int, workers: int) -> tuple[int, f
     return status.stats.get("downloader/response_count", 0), seconds
 
 
-def median_rate(run, rounds: int, name: str) -> float:
-    """The median pages/s of ``rounds`` runs of ``run()``."""
-    rates = []
-    for _ in range(rounds):
-        pages, seconds = run()
-        rates.append(pages / seconds)
-        log.info("crawl setup=%s pages=%d elapsed=%.1fs", name, pages, seconds)
-    return statistics.median(rates)
+class Rounds:
+    """Pages/s of each setup over several rounds, the setups taking turns within a round so
+    that a machine whose load drifts weighs on all of them alike."""
+
+    def __init__(self, setups: dict[str, Callable[[], tuple[int, float]]]) -> None:
+        self.setups = setups
+        self.rates: dict[str, list[float]] = {name: [] for name in setups}
+        self.failures: dict[str, Exception] = {}
+
+    def run(self, rounds: int) -> None:
+        """Run every setup ``rounds`` times; a setup that fails is logged once and dropped."""
+        for _ in range(rounds):
+            for name, crawl in self.setups.items():
+                if name in self.failures:
+                    continue
+                try:
+                    pages, seconds = crawl()
+                except Exception as exc:  # reported in the setup's rows; the others go on
+                    log.exception("crawl setup=%s failed", name)
+                    self.failures[name] = exc
+                    continue
+                self.rates[name].append(pages / seconds)
+                log.info("crawl setup=%s pages=%d elapsed=%.1fs", name, pages, seconds)
+
+    def median(self, name: str) -> Quantity:
+        """The median pages/s of setup ``name``."""
+        if name in self.failures:
+            error = self.failures[name]
+            raise SharedStepFailed(f"{name} failed: {type(error).__name__}: {error}")
+        return Quantity(statistics.median(self.rates[name]), "pages/s")
 
 
 def measure(settings, rounds: int, pools: bool = False) -> list[Figure]:
@@ -166,41 +190,43 @@ def measure(settings, rounds: int, pools: bool = False) -> list[Figure]:
     unmeasured with the reason."""
     rows = (*ROWS, POOLS) if pools else ROWS
     with shop.running(slow_seconds=0.2) as base:
-
-        def pages(value: float) -> Quantity:
-            return Quantity(value, "pages/s")
-
-        note = f"median of {rounds} run(s), whole shop, AutoThrottle off"
-        plain = Once(
-            "plain Scrapy",
-            lambda: median_rate(lambda: plain_scrapy(base, settings), rounds, "plain"),
-        )
-
-        def sluice(workers: int) -> float:
-            return median_rate(lambda: sluice_crawl(base, settings, workers), rounds, f"{workers}w")
-
-        figures = [
-            *attempt(
-                [ONE_WORKER], lambda: [ONE_WORKER.measured(pages(sluice(1)), pages(plain()), note)]
-            ),
-            *attempt(
-                [TWO_WORKERS],
-                lambda: [TWO_WORKERS.measured(pages(sluice(2)), pages(plain()), note)],
-            ),
-        ]
+        setups = {
+            PLAIN: lambda: plain_scrapy(base, settings),
+            ONE_WORKER.sluice_side: lambda: sluice_crawl(base, settings, 1),
+            TWO_WORKERS.sluice_side: lambda: sluice_crawl(base, settings, 2),
+        }
         if pools:
-            figures += attempt(
-                [POOLS],
-                lambda: [
-                    POOLS.measured(
-                        pages(
-                            median_rate(lambda: pool_crawl(base, settings, 3, 2), rounds, "pools")
-                        ),
-                        pages(plain()),
-                        f"median of {rounds} run(s), project settings",
-                    )
-                ],
-            )
+            setups[POOLS.sluice_side] = lambda: pool_crawl(base, settings, 3, 2)
+        taken = Rounds(setups)
+        taken.run(rounds)
+    note = f"median of {rounds} run(s) each, taking turns; whole shop, AutoThrottle off"
+    figures = [
+        *attempt(
+            [ONE_WORKER],
+            lambda: [
+                ONE_WORKER.measured(taken.median(ONE_WORKER.sluice_side), taken.median(PLAIN), note)
+            ],
+        ),
+        *attempt(
+            [TWO_WORKERS],
+            lambda: [
+                TWO_WORKERS.measured(
+                    taken.median(TWO_WORKERS.sluice_side), taken.median(PLAIN), note
+                )
+            ],
+        ),
+    ]
+    if pools:
+        figures += attempt(
+            [POOLS],
+            lambda: [
+                POOLS.measured(
+                    taken.median(POOLS.sluice_side),
+                    taken.median(PLAIN),
+                    f"median of {rounds} run(s), pools with the project's Scrapy settings",
+                )
+            ],
+        )
     return complete(rows, figures, "the benchmark returned no figure for it")
 
 
