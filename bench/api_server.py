@@ -1,4 +1,4 @@
-"""The API as the API benchmarks meet it: gunicorn on a free port, a throwaway key, and
+"""The API as the API benchmarks meet it: `sluice api` on a free port, a throwaway key, and
 products to list.
 
 Each is a context manager that undoes itself: the server stops, the key and the seeded
@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 from api import keys
 from sluice.storage import versions
@@ -31,15 +32,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int = 2, threads: int = 4) -> Iterator[int]:
-    """gunicorn with the API's app factory, as `sluice api` runs it; yields its port."""
+def served(settings, workers: int = 2, threads: int = 4) -> Iterator[int]:
+    """`sluice api` itself (gunicorn, its access log included) on a free port; yields the
+    port. Its output goes to ``logs/bench/api.log`` under the stack folder."""
     port = free_port()
-    argv = [
-        sys.executable, "-m", "gunicorn", "api.app:create_app()", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-        "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(argv, env=os.environ.copy())
+    log_file = settings.stack_dir / "logs" / "bench" / "api.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sluice = str(Path(sys.executable).with_name("sluice"))
+    env = {**os.environ, "SLUICE_API_URL": f"http://127.0.0.1:{port}"}
+    argv = [sluice, "api", "--workers", str(workers), "--threads", str(threads)]
+    with log_file.open("w") as out:
+        server = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(port, server, 60)
         yield port
@@ -56,7 +59,9 @@ def _wait_healthy(port: int, server: subprocess.Popen, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited {server.returncode} before answering /healthz")
+            raise RuntimeError(
+                f"`sluice api` exited {server.returncode} before answering /healthz; see its log"
+            )
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/healthz")
@@ -64,7 +69,9 @@ def _wait_healthy(port: int, server: subprocess.Popen, seconds: float) -> None:
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /healthz on port {port} within {seconds:.0f} s")
+    raise RuntimeError(
+        f"`sluice api` did not answer /healthz on port {port} within {seconds:.0f} s"
+    )
 
 
 @contextlib.contextmanager

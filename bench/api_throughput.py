@@ -3,9 +3,9 @@ trivial endpoint on the same server, in one run.
 
     python -m bench.api_throughput [--seconds 10] [--clients 8] [--workers 2]
 
-Starts its own gunicorn (the same command as `sluice api`, on a free port) over the running
-stack with a throwaway API key and 1,000 scratch products, then, each for ``--seconds`` with
-``--clients`` keep-alive connections:
+Starts `sluice api` (gunicorn, as deployed) on a free port over the running stack, with a
+throwaway API key and 1,000 scratch products, then, each for ``--seconds`` with ``--clients``
+keep-alive connections:
 - ``/healthz`` (the baseline: routing, WSGI and HTTP only);
 - one product listing of 50 rows asked again and again (a Redis cache hit after the first);
 - product listings of 50 rows that differ every time (``min_price`` varies: each a cache miss
@@ -73,7 +73,7 @@ def measure(settings, seconds: float, clients: int, workers: int) -> list[Figure
     with (
         api_server.seeded_products(settings),
         api_server.api_key(settings) as key,
-        api_server.gunicorn(workers) as port,
+        api_server.served(settings, workers) as port,
     ):
         headers = {"X-API-Key": key}
 

@@ -124,7 +124,7 @@ def measure(settings, workers: int, poll: float, limit: float = 600) -> list[Fig
         with (
             shop.running(slow_seconds=DEFAULT_SLOW_SECONDS) as base,
             api_server.api_key(settings) as key,
-            api_server.gunicorn() as port,
+            api_server.served(settings) as port,
             processing.running(settings),
         ):
             watcher = Watcher(port, key, datetime.now(UTC))
