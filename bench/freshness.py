@@ -66,11 +66,9 @@ class Watcher:
         cursor = None
         while True:
             query = {**self.query, **({"cursor": cursor} if cursor else {})}
-            self.conn.request("GET", "/api/v1/products?" + urlencode(query), headers=self.headers)
-            response = self.conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"the API answered {response.status}: {body[:300]!r}")
+            status, body = self._get("/api/v1/products?" + urlencode(query))
+            if status != 200:
+                raise RuntimeError(f"the API answered {status}: {body[:300]!r}")
             page = json.loads(body)
             now = time.time()
             for item in page["items"]:
@@ -79,6 +77,20 @@ class Watcher:
             cursor = page.get("next")
             if not cursor:
                 return
+
+    def _get(self, path: str) -> tuple[int, bytes]:
+        try:
+            return self._ask(path)
+        except (OSError, http.client.HTTPException):
+            # gunicorn closes a keep-alive connection idle for 2 s (while the processors are
+            # asked for their lag): one new connection; a second failure stands.
+            self.conn.close()
+            return self._ask(path)
+
+    def _ask(self, path: str) -> tuple[int, bytes]:
+        self.conn.request("GET", path, headers=self.headers)
+        response = self.conn.getresponse()
+        return response.status, response.read()
 
     def delays(self) -> list[float]:
         """Seconds from each observation's fetch to its first showing, sorted."""
