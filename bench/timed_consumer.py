@@ -150,8 +150,13 @@ def main(argv: list[str] | None = None) -> CommitClock:
     parser.add_argument("--expect", type=int, required=True)
     parser.add_argument("--tables", help="PRODUCTS,PRICES: the sql kind's scratch tables")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = load_settings()
+    # As `sluice process` logs (a line per batch, to the log file), so the cost is the same.
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
     if args.kind in ("normalizer", "archiver"):
         clock = _processor(settings, args.kind, args.topic, args.group)
     else:
