@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+
 from bench import cpu_share
 from bench.figures import Expected, Figure
 from bench.machine import Machine, revision
@@ -71,7 +73,7 @@ def check_stack(settings) -> None:
     try:
         with postgres.connect(settings.postgres_url, autocommit=True) as conn:
             found = conn.execute("SELECT to_regclass('products')").fetchone()
-    except Exception as exc:
+    except psycopg.OperationalError as exc:
         raise SystemExit(
             f"bench: PostgreSQL does not answer ({exc}); start the stack: `sluice stack up` "
             "(make bench does)"
