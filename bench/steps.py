@@ -50,6 +50,7 @@ class Once(Generic[T]):
         self.error: Exception | None = None
 
     def __call__(self) -> T:
+        """The measurement's value; :class:`SharedStepFailed` when it failed (first or later)."""
         if not self.done:
             self.done = True
             try:
