@@ -1,7 +1,7 @@
 """The one result type every benchmark returns: a Sluice figure beside its baseline.
 
 A :class:`Figure` holds the two numbers measured side by side in one run, the goal the
-performance issue sets for their ratio (or for the Sluice number alone, when there is no
+performance targets set for their ratio (or for the Sluice number alone, when there is no
 baseline), and — when it could not be measured — why not. The harness renders these into
 ``bench/RESULTS.md``; the benchmark modules print them.
 """
@@ -33,7 +33,7 @@ class Quantity:
 
 @dataclass(frozen=True)
 class Goal:
-    """What the performance issue asks: ``op target`` of the ratio, or of the Sluice figure
+    """The performance target: ``op target`` of the ratio, or of the Sluice figure
     itself when the figure has no baseline. ``suffix`` follows the target (the times sign)."""
 
     op: str
@@ -56,7 +56,7 @@ class Goal:
 class Expected:
     """A row the table must hold, declared before anything runs, so a benchmark that fails
     early still leaves its rows in the table (marked as not measured). ``goal`` is None for a
-    figure the performance issue sets no goal for; ``baseline_side`` is empty for a figure
+    figure with no target; ``baseline_side`` is empty for a figure
     without a baseline (its goal then applies to the Sluice figure itself)."""
 
     key: str
@@ -137,7 +137,7 @@ def format_quantity(quantity: Quantity | None) -> str:
 
 
 def format_goal(goal: Goal | None) -> str:
-    """The goal as the issue writes it, or an em dash when it sets none."""
+    """The goal as the target states it, or an em dash when it sets none."""
     return "—" if goal is None else str(goal)
 
 

@@ -56,7 +56,7 @@ def render(run: Run, figures: Sequence[Figure]) -> str:
         "# Sluice benchmark results",
         "",
         "Written by `make bench`. Each ratio divides two figures measured side by side in this",
-        "run, on this machine; the goals are the performance issue's. Regenerate; do not edit.",
+        "run, on this machine; the goals are Sluice's targets. Regenerate; do not edit.",
         "",
         *_facts(run),
         "",
