@@ -8,34 +8,25 @@ products are deleted.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from api import keys
+from bench import children
 from sluice.storage import versions
 from sluice.storage.postgres import connect
 from sluice.storage.redis import client as redis_client
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
 def served(settings, workers: int = 2, threads: int = 4) -> Iterator[int]:
     """`sluice api` itself (gunicorn, its access log included) on a free port; yields the
     port. Its output goes to ``logs/bench/api.log`` under the stack folder."""
-    port = free_port()
+    port = children.free_port()
     log_file = settings.stack_dir / "logs" / "bench" / "api.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     sluice = str(Path(sys.executable).with_name("sluice"))
@@ -44,34 +35,10 @@ def served(settings, workers: int = 2, threads: int = 4) -> Iterator[int]:
     with log_file.open("w") as out:
         server = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(port, server, 60)
+        children.wait_answering(server, port, "/healthz", "`sluice api`", 60)
         yield port
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(30)
-
-
-def _wait_healthy(port: int, server: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(
-                f"`sluice api` exited {server.returncode} before answering /healthz; see its log"
-            )
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(
-        f"`sluice api` did not answer /healthz on port {port} within {seconds:.0f} s"
-    )
+        children.stop(server)
 
 
 @contextlib.contextmanager

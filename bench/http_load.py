@@ -42,6 +42,15 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
+@dataclass
+class _Tally:
+    """What one client thread saw, merged into the run when it ends."""
+
+    latencies: list[float] = field(default_factory=list)
+    cache: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
 class _Run:
     """The state the client threads of one run share."""
 
@@ -61,11 +70,28 @@ class _Run:
         response.read()
         return response.status, response.getheader("X-Cache", "-")
 
-    def record(self, latencies: list[float], cache: Counter, failures: list[str]) -> None:
+    def record(self, tally: _Tally) -> None:
         with self.lock:
-            self.latencies.extend(latencies)
-            self.cache.update(cache)
-            self.failures.extend(failures)
+            self.latencies.extend(tally.latencies)
+            self.cache.update(tally.cache)
+            self.failures.extend(tally.failures)
+
+    def timed(
+        self, conn: http.client.HTTPConnection, since: float, tally: _Tally
+    ) -> http.client.HTTPConnection:
+        """One request on ``conn``, its latency counted from ``since``; the connection to use
+        next (a new one when this one failed, the failure tallied)."""
+        try:
+            status, state = self.ask(conn)
+        except OSError as exc:
+            tally.failures.append(f"{type(exc).__name__}: {exc}")
+            conn.close()
+            return self.connection()
+        tally.latencies.append(time.perf_counter() - since)
+        tally.cache[state] += 1
+        if status != 200:
+            tally.failures.append(f"HTTP {status}")
+        return conn
 
     def finish(self, threads: list[threading.Thread], began: float) -> LoadResult:
         for thread in threads:
@@ -89,25 +115,14 @@ def closed_loop(
     stop = began + seconds
 
     def client() -> None:
-        latencies, cache, failures = [], Counter(), []
+        tally = _Tally()
         conn = run.connection()
         try:
             while time.monotonic() < stop:
-                sent = time.perf_counter()
-                try:
-                    status, state = run.ask(conn)
-                except OSError as exc:
-                    failures.append(f"{type(exc).__name__}: {exc}")
-                    conn.close()
-                    conn = run.connection()
-                    continue
-                latencies.append(time.perf_counter() - sent)
-                cache[state] += 1
-                if status != 200:
-                    failures.append(f"HTTP {status}")
+                conn = run.timed(conn, time.perf_counter(), tally)
         finally:
             conn.close()
-            run.record(latencies, cache, failures)
+            run.record(tally)
 
     return run.finish([threading.Thread(target=client) for _ in range(clients)], began)
 
@@ -125,7 +140,7 @@ def paced(
     counter = iter(range(total))
 
     def client() -> None:
-        latencies, cache, failures = [], Counter(), []
+        tally = _Tally()
         conn = run.connection()
         try:
             while True:
@@ -135,19 +150,9 @@ def paced(
                     break
                 due = began + n / rate
                 time.sleep(max(0.0, due - time.perf_counter()))
-                try:
-                    status, state = run.ask(conn)
-                except OSError as exc:
-                    failures.append(f"{type(exc).__name__}: {exc}")
-                    conn.close()
-                    conn = run.connection()
-                    continue
-                latencies.append(time.perf_counter() - due)
-                cache[state] += 1
-                if status != 200:
-                    failures.append(f"HTTP {status}")
+                conn = run.timed(conn, due, tally)
         finally:
             conn.close()
-            run.record(latencies, cache, failures)
+            run.record(tally)
 
     return run.finish([threading.Thread(target=client) for _ in range(clients)], time.monotonic())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, ConsumerGroupState, TopicPartition
 
+from bench import children
 from processors.app import GROUPS, TOPICS, consumer_group
 from sluice.kafka.admin import admin_client
 
@@ -32,12 +33,7 @@ def running(settings, ready_within: float = 300) -> Iterator[None]:
         wait_ready(settings, proc, log_file, ready_within)
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(30)
+        children.stop(proc, grace=60)
 
 
 def wait_ready(settings, proc: subprocess.Popen, log_file: Path, seconds: float) -> None:

@@ -10,45 +10,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-from bench.api_server import free_port
+from bench import children
 
 
 @contextlib.contextmanager
 def running(slow_seconds: float = 0.2) -> Iterator[str]:
     """The shop served by a child process; yields its base URL (``http://127.0.0.1:PORT``)."""
-    port = free_port()
+    port = children.free_port()
     argv = [sys.executable, "-m", "bench.shop", "--port", str(port),
             "--slow-seconds", str(slow_seconds)]  # fmt: skip
     server = subprocess.Popen(argv, env=os.environ.copy())
     try:
-        _wait_serving(port, server)
+        children.wait_answering(server, port, "/shop/", "the demo shop", 30)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(30)
-
-
-def _wait_serving(port: int, server: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the demo shop exited {server.returncode} before serving")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/shop/")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the demo shop did not answer on port {port} within {seconds:.0f} s")
+        children.stop(server)
 
 
 def main(argv: list[str] | None = None) -> None:
