@@ -32,7 +32,8 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+
+import redis
 
 from sluice.crawl import registry, retention
 from sluice.crawl.keys import CrawlKeys
@@ -89,9 +90,8 @@ class SessionSweep:
         # in the session's first second counts.
         self.started_at = int(started_at if started_at is not None else time.time()) - 1
 
-    def recorded_crawls(self) -> list[str]:
+    def recorded_crawls(self, server: redis.Redis) -> list[str]:
         """The crawl ids whose Redis record was created since the session began."""
-        server = redis_storage.client(self.settings.redis_url)
         crawls = []
         for crawl_id in retention.crawl_ids(server):
             created = server.hget(CrawlKeys(crawl_id).meta, "created_at")
@@ -101,11 +101,11 @@ class SessionSweep:
 
     def finish(self) -> SweepResult:
         """Remove the session's crawls and every scratch source; what was removed."""
-        recorded = self.recorded_crawls()
-        database = urlsplit(self.settings.mongo_url).path.lstrip("/") or "sluice"
+        server = redis_storage.client(self.settings.redis_url)
+        recorded = self.recorded_crawls(server)
         client = mongo.client(self.settings.mongo_url, timeout=300)
         try:
-            raw_items = client[database]["raw_items"]
+            raw_items = client.get_default_database()["raw_items"]
             since = {"received_at": {"$gte": datetime.fromtimestamp(self.started_at, UTC)}}
             # Every crawl's items pass the archiver, so the archive names the crawls that left
             # no Redis record (run on a database of their own, or their keys already dropped).
@@ -125,7 +125,7 @@ class SessionSweep:
             client.close()
         result = SweepResult(crawls=len(crawls), documents=documents)
         result.rows = self._tables(crawls)
-        self._crawl_keys(recorded)
+        self._crawl_keys(server, recorded)
         return result
 
     def _tables(self, crawls: list[str]) -> dict[str, int]:
@@ -144,8 +144,8 @@ class SessionSweep:
     def _scratch_regex(self) -> str:
         return "^(" + "|".join(re.escape(prefix) for prefix in self.scratch_prefixes) + ")"
 
-    def _crawl_keys(self, crawls: list[str]) -> None:
-        server = redis_storage.client(self.settings.redis_url)
+    @staticmethod
+    def _crawl_keys(server: redis.Redis, crawls: list[str]) -> None:
         dispatched = set(registry.dispatched(server))
         for crawl_id in crawls:
             # A crawl still with the pool keeps its keys: they retire when it ends.

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,7 +33,7 @@ class Swept:
 
 def _archive(settings):
     client = mongo.client(settings.mongo_url, timeout=300)
-    return client, client[urlsplit(settings.mongo_url).path.lstrip("/")]["raw_items"]
+    return client, client.get_default_database()["raw_items"]
 
 
 @pytest.fixture(scope="module")
