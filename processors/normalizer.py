@@ -27,6 +27,7 @@ from processors.sql import normalizer as sql
 from sluice.schemas.envelope import ITEM_SCHEMAS, EnvelopeSchema
 from sluice.schemas.envelope import item_schema as envelope_item_schema
 from sluice.schemas.items import ProductItemSchema, rejection_reason
+from sluice.schemas.validation import EnvelopeValidator
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class NormalizeHandler(Handler):
     stage = "normalize"
 
     def __init__(self) -> None:
-        self.envelope_schema = EnvelopeSchema()
+        self.validator = EnvelopeValidator()
 
     def handle(self, message: Message, batch: Batch) -> None:
         self.handle_value(message.value() or b"", Origin.of(message), batch)
@@ -99,13 +100,11 @@ class NormalizeHandler(Handler):
             )
             return
         try:
-            loaded = self.envelope_schema.load(envelope)
+            loaded, item, item_schema = self.validator.load(envelope)
         except ValidationError as exc:
             reason = _reason(exc, envelope_item_schema(envelope["schema"]))
             reject(reason, json.dumps(exc.messages, default=str), crawl_id)
             return
-        item_schema = envelope_item_schema(loaded["schema"])
-        item = item_schema.load(loaded["item"])
         # The kind of row follows the item schema, so a new schema version of a kind works.
         row_type = ProductRow if isinstance(item_schema, ProductItemSchema) else QuoteRow
         batch.records.append(

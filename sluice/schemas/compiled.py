@@ -1,0 +1,357 @@
+"""Marshmallow schemas compiled into fast loaders for plainly valid records.
+
+A compiled loader is derived from a schema's load fields (their type, ``required``,
+``allow_none``, ``load_default`` and validators) and returns exactly the dict
+``schema.load`` returns — or ``None`` when the record is not plainly valid. It never rejects
+on its own: ``None`` means "ask marshmallow", which then loads the record or words the errors,
+so marshmallow stays the one judge and the one voice of the contract. What the loader
+accepts, marshmallow accepts with the same output, and the other way round
+(``tests/unit/sluice/schemas/test_compiled.py`` checks both on generated records).
+
+The field types and validators the item contract uses are compiled; a schema with anything
+else (another field type, load hooks, ``data_key``) is not compiled at all, and its records
+all go through marshmallow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+import logging
+import math
+import numbers
+import operator
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, missing, validate
+from marshmallow.constants import EXCLUDE, INCLUDE, RAISE
+from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
+
+log = logging.getLogger(__name__)
+
+#: a compiled loader: the loaded record, or None for "let marshmallow decide"
+Loader = Callable[[Any], dict[str, Any] | None]
+
+
+class NotCompilable(Exception):
+    """The schema uses something the compiler does not reproduce exactly."""
+
+
+class _NotFast(Exception):
+    """This value is not plainly valid; marshmallow decides."""
+
+
+def compile_schema(schema: Schema, *, handled_hooks: Collection[str] = ()) -> Loader:
+    """A fast loader for ``schema`` (an instance, bound as marshmallow binds its fields).
+
+    ``handled_hooks`` names schema hooks whose checks the caller performs itself after a fast
+    load (the envelope's item check). Raises :class:`NotCompilable` naming what is not
+    supported.
+    """
+    name = type(schema).__name__
+    for tag in (PRE_LOAD, POST_LOAD, VALIDATES, VALIDATES_SCHEMA):
+        for hook, _, _ in schema._hooks[tag]:
+            if hook not in handled_hooks:
+                raise NotCompilable(f"{name}: {tag} hook {hook!r} is not compiled")
+    if schema.many or schema.partial:
+        raise NotCompilable(f"{name}: many/partial loading is not compiled")
+    if schema.unknown not in (RAISE, EXCLUDE, INCLUDE):
+        raise NotCompilable(f"{name}: unknown={schema.unknown!r}")
+    plan = []
+    for key, field in schema.load_fields.items():
+        if field.data_key is not None or field.attribute is not None:
+            raise NotCompilable(f"{name}.{key}: data_key/attribute are not compiled")
+        if field.pre_load or field.post_load:
+            raise NotCompilable(f"{name}.{key}: field processors are not compiled")
+        try:
+            plan.append((key, _field_converter(field), _absent_value(field)))
+        except NotCompilable as exc:
+            raise NotCompilable(f"{name}.{key}: {exc}") from exc
+    known = frozenset(key for key, _, _ in plan)
+    unknown = schema.unknown
+    dict_class = schema.dict_class
+
+    def load(data: Any) -> dict[str, Any] | None:
+        if type(data) is not dict:
+            return None
+        if unknown == RAISE and not known.issuperset(data):
+            return None
+        out = dict_class()
+        try:
+            for key, convert, absent in plan:
+                value = data.get(key, missing)
+                if value is missing:
+                    if absent is _REQUIRED:
+                        return None
+                    if absent is not missing:
+                        out[key] = absent() if callable(absent) else absent
+                    continue
+                out[key] = convert(value)
+        except (_NotFast, ValidationError):
+            return None
+        if unknown == INCLUDE:
+            for key in data.keys() - known:
+                out[key] = data[key]
+        return out
+
+    return load
+
+
+def compile_or_none(schema: Schema, *, handled_hooks: Collection[str] = ()) -> Loader | None:
+    """:func:`compile_schema`, or None (logged) when the schema cannot be compiled."""
+    try:
+        return compile_schema(schema, handled_hooks=handled_hooks)
+    except NotCompilable as exc:
+        log.warning("schema=%s loads through marshmallow only: %s", type(schema).__name__, exc)
+        return None
+
+
+_REQUIRED = object()
+
+
+def _absent_value(field: fields.Field) -> object:
+    # What Field.deserialize gives for a missing key: an error, the default, or nothing.
+    if field.required:
+        return _REQUIRED
+    return field.load_default
+
+
+def _field_converter(field: fields.Field) -> Callable[[Any], Any]:
+    """Field.deserialize for a present value, raising _NotFast (or ValidationError)."""
+    deserialize = _deserializer(field)
+    check = _checks(field.validators)
+    allow_none = field.allow_none
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            if allow_none:
+                return None
+            raise _NotFast
+        out = deserialize(value)
+        if check is not None:
+            check(out)
+        return out
+
+    return convert
+
+
+def _deserializer(field: fields.Field) -> Callable[[Any], Any]:
+    # Exact types only: a subclass may deserialize differently.
+    kind = type(field)
+    if kind in (fields.String, fields.Url, fields.Email):
+        return _string
+    if kind is fields.Integer:
+        return _integer(strict=field.strict)
+    if kind is fields.Float:
+        return _float(allow_nan=field.allow_nan)
+    if kind is fields.Decimal:
+        return _decimal(field.places, field.rounding, allow_nan=field.allow_nan)
+    if kind in (fields.AwareDateTime, fields.Date):
+        parse = kind.DESERIALIZATION_FUNCS.get(field.format)
+        if parse is None:
+            raise NotCompilable(f"{kind.__name__} format {field.format!r} is not compiled")
+        if kind is fields.Date:
+            return _temporal(parse, dt.date)
+        return _aware_datetime(parse, field.default_timezone)
+    if kind is fields.Dict and field.key_field is None and field.value_field is None:
+        return _mapping
+    raise NotCompilable(f"field type {kind.__name__} is not compiled")
+
+
+def _string(value: Any) -> str:
+    # JSON gives str; bytes (which marshmallow decodes) are left to marshmallow.
+    if type(value) is not str:
+        raise _NotFast
+    return value
+
+
+def _integer(*, strict: bool) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if type(value) is int:
+            return value
+        if strict and not isinstance(value, numbers.Integral):
+            raise _NotFast
+        if value is True or value is False:
+            raise _NotFast
+        try:
+            return int(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _NotFast from exc
+
+    return convert
+
+
+def _float(*, allow_nan: bool) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        if value is True or value is False:
+            raise _NotFast
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _NotFast from exc
+        if not allow_nan and not math.isfinite(number):
+            raise _NotFast
+        return number
+
+    return convert
+
+
+def _decimal(places, rounding, *, allow_nan: bool) -> Callable[[Any], decimal.Decimal]:
+    def convert(value: Any) -> decimal.Decimal:
+        if value is True or value is False:
+            raise _NotFast
+        try:
+            number = decimal.Decimal(str(value))
+            if allow_nan and number.is_nan():
+                return decimal.Decimal("NaN")
+            if places is not None and number.is_finite():
+                number = number.quantize(places, rounding=rounding)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise _NotFast from exc
+        if not allow_nan and not number.is_finite():
+            raise _NotFast
+        return number
+
+    return convert
+
+
+def _temporal(parse: Callable[[str], Any], kind: type) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, kind):
+            return value
+        try:
+            return parse(value)
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise _NotFast from exc
+
+    return convert
+
+
+def _aware_datetime(parse: Callable[[str], dt.datetime], default_timezone) -> Callable:
+    as_datetime = _temporal(parse, dt.datetime)
+
+    def convert(value: Any) -> dt.datetime:
+        moment = as_datetime(value)
+        zone = moment.tzinfo
+        if zone is None or zone.utcoffset(moment) is None:
+            if default_timezone is None:
+                raise _NotFast
+            moment = moment.replace(tzinfo=default_timezone)
+        return moment
+
+    return convert
+
+
+def _mapping(value: Any) -> dict:
+    if not isinstance(value, Mapping):
+        raise _NotFast
+    return dict(value)
+
+
+def _checks(validators: list) -> Callable[[Any], None] | None:
+    """All of a field's validators as one call that raises on the first failure."""
+    compiled = [_check(v) for v in validators]
+    if not compiled:
+        return None
+    if len(compiled) == 1:
+        return compiled[0]
+
+    def check_all(value: Any) -> None:
+        for check in compiled:
+            check(value)
+
+    return check_all
+
+
+def _check(validator: Callable[[Any], Any]) -> Callable[[Any], None]:
+    kind = type(validator)
+    if kind is validate.Length:
+        return _length(validator)
+    if kind is validate.Range:
+        return _range(validator)
+    if kind is validate.OneOf:
+        return _one_of(validator)
+    if kind is validate.Regexp:
+        return _regexp(validator)
+    if kind is validate.URL:
+        return _url(validator)
+    # Any other validator (the contract's own functions) is called as marshmallow calls it:
+    # it raises ValidationError to refuse; what it returns does not matter.
+    return validator
+
+
+def _length(v: validate.Length) -> Callable[[Any], None]:
+    equal, low, high = v.equal, v.min, v.max
+
+    def check(value: Any) -> None:
+        length = len(value)
+        if equal is not None:
+            if length != equal:
+                raise _NotFast
+        elif (low is not None and length < low) or (high is not None and length > high):
+            raise _NotFast
+
+    return check
+
+
+def _range(v: validate.Range) -> Callable[[Any], None]:
+    low, high = v.min, v.max
+    below = operator.lt if v.min_inclusive else operator.le
+    above = operator.gt if v.max_inclusive else operator.ge
+
+    def check(value: Any) -> None:
+        if (low is not None and below(value, low)) or (high is not None and above(value, high)):
+            raise _NotFast
+
+    return check
+
+
+def _one_of(v: validate.OneOf) -> Callable[[Any], None]:
+    choices = v.choices
+    # Unhashable choices stay the sequence marshmallow searches.
+    with contextlib.suppress(TypeError):
+        choices = frozenset(choices)
+
+    def check(value: Any) -> None:
+        try:
+            found = value in choices
+        except TypeError as exc:
+            raise _NotFast from exc
+        if not found:
+            raise _NotFast
+
+    return check
+
+
+def _regexp(v: validate.Regexp) -> Callable[[Any], None]:
+    match = v.regex.match
+
+    def check(value: Any) -> None:
+        if match(value) is None:
+            raise _NotFast
+
+    return check
+
+
+def _url(v: validate.URL) -> Callable[[Any], None]:
+    # The regex is marshmallow's own; equal URL validators (an envelope's url and its item's)
+    # share what they accepted, so a URL seen twice in one record is matched once.
+    seen = _URLS_ACCEPTED.setdefault(
+        (v.relative, v.absolute, v.require_tld, frozenset(v.schemes)), {}
+    )
+
+    def check(value: Any) -> None:
+        if value in seen:
+            return
+        v(value)
+        if len(seen) >= _URL_MEMORY:
+            seen.clear()
+        seen[value] = True
+
+    return check
+
+
+_URL_MEMORY = 1024
+_URLS_ACCEPTED: dict[tuple, dict[str, bool]] = {}

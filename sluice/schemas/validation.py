@@ -1,0 +1,72 @@
+"""Validating an envelope and its item in one pass.
+
+Marshmallow alone loads a message three times (the envelope, its item inside the envelope's
+schema check, then the item again for its values). :class:`EnvelopeValidator` loads each
+part once through loaders compiled from the same schemas (:mod:`sluice.schemas.compiled`)
+and turns to marshmallow only for a record that is not plainly valid, so a rejection carries
+marshmallow's own messages and reasons.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from marshmallow import Schema
+
+from sluice.schemas.compiled import Loader, compile_or_none
+from sluice.schemas.envelope import ITEM_SCHEMAS, EnvelopeSchema, item_schema
+
+#: the envelope's item check, done here by loading the item with its own compiled schema
+ITEM_CHECK = EnvelopeSchema._item_matches_schema.__name__
+
+
+class Loaded(NamedTuple):
+    """A valid envelope, its loaded item and the schema that loaded it."""
+
+    envelope: dict[str, Any]
+    item: dict[str, Any]
+    item_schema: Schema
+
+
+class EnvelopeValidator:
+    """Loads envelopes as ``EnvelopeSchema`` and their items as their item schema would."""
+
+    def __init__(self) -> None:
+        self.envelope_schema = EnvelopeSchema()
+        self._envelope = compile_or_none(self.envelope_schema, handled_hooks={ITEM_CHECK})
+        self._items: dict[type[Schema], Loader | None] = {}
+
+    def load(self, envelope: Any) -> Loaded:
+        """The loaded envelope and item; raises marshmallow's ValidationError if invalid.
+
+        The result equals ``EnvelopeSchema().load(envelope)`` followed by loading its item
+        with the item's schema.
+        """
+        fast = self.fast_load(envelope)
+        if fast is not None:
+            return fast
+        loaded = self.envelope_schema.load(envelope)
+        schema = item_schema(loaded["schema"])
+        return Loaded(loaded, schema.load(loaded["item"]), schema)
+
+    def fast_load(self, envelope: Any) -> Loaded | None:
+        """What :meth:`load` returns, from the compiled loaders alone; None when marshmallow
+        has to decide (the record is not plainly valid, or a schema is not compiled)."""
+        if self._envelope is None:
+            return None
+        loaded = self._envelope(envelope)
+        if loaded is None:
+            return None
+        # Item schemas are looked up by name at validation time, as the envelope does, so a
+        # schema registered later (a new version) is known.
+        cls = ITEM_SCHEMAS.get(loaded["schema"])
+        loader = self._item_loader(cls) if cls is not None else None
+        item = loader(loaded["item"]) if loader is not None else None
+        if item is None:
+            return None
+        return Loaded(loaded, item, item_schema(loaded["schema"]))
+
+    def _item_loader(self, cls: type[Schema]) -> Loader | None:
+        if cls not in self._items:
+            self._items[cls] = compile_or_none(cls())
+        return self._items[cls]
