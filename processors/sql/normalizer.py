@@ -3,6 +3,8 @@
 A batch is copied into session-local staging tables and merged with one statement per table:
 the newest observation of a product wins, a price row is added only when price, currency or
 availability changed, and every statement is keyed so that a replay finds nothing to change.
+The staging tables are made once per session (:func:`create_staging`) and empty themselves at
+each commit.
 """
 
 from __future__ import annotations
@@ -142,11 +144,20 @@ def _copy(
             copy.write_row(row)
 
 
+def create_staging(conn: psycopg.Connection) -> None:
+    """Make this session's staging tables (once per connection, outside any batch)."""
+    conn.execute(STAGE_PRODUCTS + ";" + STAGE_QUOTES)
+
+
+def clear_staging(conn: psycopg.Connection) -> None:
+    """Empty the staging tables inside a transaction, before writing a part of a batch again."""
+    conn.execute("DELETE FROM incoming_products; DELETE FROM incoming_quotes")
+
+
 def upsert_products(conn: psycopg.Connection, rows: list) -> None:
     """Merge product observations into ``products`` and ``product_prices``."""
     if not rows:
         return
-    conn.execute(STAGE_PRODUCTS)
     _copy(
         conn,
         "incoming_products",
@@ -172,15 +183,14 @@ def upsert_products(conn: psycopg.Connection, rows: list) -> None:
             for i in (r.item,)
         ),
     )
-    conn.execute(MERGE_PRODUCTS)
-    conn.execute(MERGE_PRICES)
+    # One round trip: the price merge reads the products the first statement merged.
+    conn.execute(MERGE_PRODUCTS + ";" + MERGE_PRICES)
 
 
 def upsert_quotes(conn: psycopg.Connection, rows: list) -> None:
     """Merge quote observations into ``quotes``."""
     if not rows:
         return
-    conn.execute(STAGE_QUOTES)
     _copy(
         conn,
         "incoming_quotes",
