@@ -4,7 +4,8 @@
 
 - normalizer: rows/s from a pre-filled topic into PostgreSQL (consume, validate, normalise,
   upsert products and price history, commit offsets), against a raw ``COPY`` of the same
-  rows into a plain table;
+  rows into a plain table, a bare consumer that reads and JSON-decodes the topic, and a bare
+  SQL pipeline over it (:mod:`bench.raw_baselines`);
 - archiver: documents/s from a pre-filled topic into MongoDB, against a raw ``insert_many``
   of the same documents.
 Needs the stack (`sluice stack up`) and the schema (`sluice migrate`). Uses scratch topics,
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Producer
 
+from bench.raw_baselines import raw_consume, raw_sql_pipeline
 from processors.app import build
 from processors.archiver import document_for
 from processors.base import Origin
@@ -148,6 +150,8 @@ def main() -> None:
             )
         copy_seconds = raw_copy(settings, rows)
         norm_rate, copy_rate = consumed / seconds, len(rows) / copy_seconds
+        consume_rate = args.rows / raw_consume(settings, topic, args.rows)
+        pipeline_rate = args.rows / raw_sql_pipeline(settings, topic, args.rows)
 
         topic2 = f"bench.raw.{uuid.uuid4().hex[:8]}"
         topics.append(topic2)
@@ -175,6 +179,12 @@ def main() -> None:
     print(f"{'raw COPY into PostgreSQL (baseline)':<44} {copy_rate:11.0f} {1:7.2f}")
     ratio = norm_rate / copy_rate
     print(f"{'normalizer: topic -> PostgreSQL upserts':<44} {norm_rate:11.0f} {ratio:7.2f}")
+    print(f"{'bare consumer: read + JSON-decode (baseline)':<44} {consume_rate:11.0f} {1:7.2f}")
+    print(f"{'normalizer against the bare consumer':<44} {'':11} {norm_rate / consume_rate:7.2f}")
+    print(f"{'bare SQL pipeline: COPY + upsert (baseline)':<44} {pipeline_rate:11.0f} {1:7.2f}")
+    print(
+        f"{'normalizer against the bare SQL pipeline':<44} {'':11} {norm_rate / pipeline_rate:7.2f}"
+    )
     print(f"{'raw insert_many into MongoDB (baseline)':<44} {insert_rate:11.0f} {1:7.2f}")
     print(f"{'archiver: topic -> MongoDB':<44} {arch_rate:11.0f} {arch_rate / insert_rate:7.2f}")
 
