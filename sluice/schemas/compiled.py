@@ -123,6 +123,8 @@ def _field_converter(field: fields.Field) -> Callable[[Any], Any]:
     deserialize = _deserializer(field)
     check = _checks(field.validators)
     allow_none = field.allow_none
+    if deserialize is _string:
+        return _string_converter(field.validators, check, allow_none=allow_none)
 
     def convert(value: Any) -> Any:
         if value is None:
@@ -135,6 +137,34 @@ def _field_converter(field: fields.Field) -> Callable[[Any], Any]:
         return out
 
     return convert
+
+
+def _string_converter(validators: list, check, *, allow_none: bool) -> Callable[[Any], Any]:
+    # Most fields are strings, many only bounded in length: one call each on the fast path.
+    only = validators[0] if len(validators) == 1 else None
+    if type(only) is validate.Length and only.equal is None:
+        low = only.min if only.min is not None else 0
+        high = only.max if only.max is not None else math.inf
+
+        def bounded(value: Any) -> Any:
+            if type(value) is str and low <= len(value) <= high:
+                return value
+            if value is None and allow_none:
+                return None
+            raise _NotFast
+
+        return bounded
+
+    def checked(value: Any) -> Any:
+        if type(value) is str:
+            if check is not None:
+                check(value)
+            return value
+        if value is None and allow_none:
+            return None
+        raise _NotFast
+
+    return checked
 
 
 def _deserializer(field: fields.Field) -> Callable[[Any], Any]:
@@ -336,11 +366,13 @@ def _regexp(v: validate.Regexp) -> Callable[[Any], None]:
 
 
 def _url(v: validate.URL) -> Callable[[Any], None]:
-    # The regex is marshmallow's own; equal URL validators (an envelope's url and its item's)
+    # The check is marshmallow's own; equal URL validators (an envelope's url and its item's)
     # share what they accepted, so a URL seen twice in one record is matched once.
     seen = _URLS_ACCEPTED.setdefault(
         (v.relative, v.absolute, v.require_tld, frozenset(v.schemes)), {}
     )
+    # Marshmallow builds its URL regex on first use; build it now, not on the first record.
+    v._regex(relative=v.relative, absolute=v.absolute, require_tld=v.require_tld)
 
     def check(value: Any) -> None:
         if value in seen:

@@ -35,6 +35,10 @@ class EnvelopeValidator:
         self.envelope_schema = EnvelopeSchema()
         self._envelope = compile_or_none(self.envelope_schema, handled_hooks={ITEM_CHECK})
         self._items: dict[type[Schema], Loader | None] = {}
+        # Compiled now rather than on the first message; a schema registered later is
+        # compiled when first seen.
+        for cls in ITEM_SCHEMAS.values():
+            self._item_loader(cls)
 
     def load(self, envelope: Any) -> Loaded:
         """The loaded envelope and item; raises marshmallow's ValidationError if invalid.

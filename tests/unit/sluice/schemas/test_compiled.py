@@ -103,6 +103,9 @@ moment_field = Field(
         st.sampled_from(["yesterday", "20261123", "2026-11-23T08:00:00+25:00"]),
     ),
 )
+#: what URLs are made of, and what breaks them: unicode letters and digits, whitespace of
+#: every kind, separators
+URL_CHARACTERS = string.ascii_letters + "09:/.-_?#[]@%+ \t\xa0\u2028\x1c\xe4\u017f\u212a\u0663"
 url_field = Field(
     st.one_of(
         st.sampled_from(
@@ -125,7 +128,8 @@ url_field = Field(
         st.sampled_from(
             ["http://ex ample.com/", "ftp://example.com/f", "http://", "//example.com/p", ""]
         ),
-        st.text(alphabet=string.ascii_letters + ":/.-_?#[]@ ", max_size=24),
+        st.text(alphabet=URL_CHARACTERS, max_size=24),
+        st.text(alphabet=URL_CHARACTERS, max_size=12).map(lambda t: f"http://{t}"),
     ),
 )
 currency_field = Field(
@@ -281,6 +285,36 @@ def test_load_returns_marshmallows_result_or_raises_its_errors(envelope):
     else:
         assert expected is not None
         assert exact([loaded.envelope, loaded.item]) == exact(list(expected))
+
+
+@pytest.mark.parametrize("require_tld", [False, True])
+def test_the_compiled_url_check_agrees_with_marshmallow(require_tld):
+    field = fields.Url(require_tld=require_tld, schemes={"http", "https"})
+    fast = compile_schema(Schema.from_dict({"url": field})())
+
+    @seed(fuzz_seed())
+    @EXAMPLES
+    @given(
+        url=st.one_of(
+            url_field.plain,
+            url_field.edge,
+            st.text(alphabet=URL_CHARACTERS, max_size=12).map(lambda t: f"https://{t}"),
+            st.tuples(url_field.plain, st.text(alphabet=URL_CHARACTERS, max_size=6)).map("".join),
+        )
+    )
+    def check(url: object) -> None:
+        try:
+            expected = fields.Url(require_tld=require_tld, schemes={"http", "https"}).deserialize(
+                url
+            )
+        except ValidationError:
+            expected = None
+        got = fast({"url": url})
+        assert (got is None) == (expected is None), url
+        if got is not None:
+            assert got == {"url": expected}
+
+    check()
 
 
 # -- the fast path is taken, and refuses what it cannot reproduce ----------------------------
