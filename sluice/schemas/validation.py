@@ -33,8 +33,8 @@ class EnvelopeValidator:
 
     def __init__(self) -> None:
         self.envelope_schema = EnvelopeSchema()
-        self._envelope = compile_or_none(self.envelope_schema, handled_hooks={ITEM_CHECK})
-        self._items: dict[type[Schema], Loader | None] = {}
+        self._envelope = compile_or_none(self.envelope_schema, handled_hooks={ITEM_CHECK}) or _never
+        self._items: dict[type[Schema], Loader] = {}
         # Compiled now rather than on the first message; a schema registered later is
         # compiled when first seen.
         for cls in ITEM_SCHEMAS.values():
@@ -56,21 +56,24 @@ class EnvelopeValidator:
     def fast_load(self, envelope: Any) -> Loaded | None:
         """What :meth:`load` returns, from the compiled loaders alone; None when marshmallow
         has to decide (the record is not plainly valid, or a schema is not compiled)."""
-        if self._envelope is None:
-            return None
         loaded = self._envelope(envelope)
         if loaded is None:
             return None
         # Item schemas are looked up by name at validation time, as the envelope does, so a
         # schema registered later (a new version) is known.
-        cls = ITEM_SCHEMAS.get(loaded["schema"])
-        loader = self._item_loader(cls) if cls is not None else None
-        item = loader(loaded["item"]) if loader is not None else None
+        name = loaded["schema"]
+        loader = self._items.get(ITEM_SCHEMAS[name]) or self._item_loader(ITEM_SCHEMAS[name])
+        item = loader(loaded["item"])
         if item is None:
             return None
-        return Loaded(loaded, item, item_schema(loaded["schema"]))
+        return Loaded(loaded, item, item_schema(name))
 
-    def _item_loader(self, cls: type[Schema]) -> Loader | None:
+    def _item_loader(self, cls: type[Schema]) -> Loader:
         if cls not in self._items:
-            self._items[cls] = compile_or_none(cls())
+            self._items[cls] = compile_or_none(cls()) or _never
         return self._items[cls]
+
+
+def _never(_: Any) -> None:
+    """The loader of a schema that is not compiled: marshmallow decides every record."""
+    return None
