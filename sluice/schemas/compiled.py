@@ -5,7 +5,7 @@ A compiled loader is derived from a schema's load fields (their type, ``required
 ``schema.load`` returns — or ``None`` when the record is not plainly valid. It never rejects
 on its own: ``None`` means "ask marshmallow", which then loads the record or words the errors,
 so marshmallow stays the one judge and the one voice of the contract. What the loader
-accepts, marshmallow accepts with the same output, and the other way round
+accepts, marshmallow accepts with the same output, and for JSON input the other way round
 (``tests/unit/sluice/schemas/test_compiled.py`` checks both on generated records).
 
 The field types and validators the item contract uses are compiled; a schema with anything
@@ -154,7 +154,7 @@ def _field_converter(field: fields.Field) -> Callable[[Any], Any]:
     check = _checks(field.validators)
     allow_none = field.allow_none
     if deserialize is _string:
-        return _string_converter(field.validators, check, allow_none=allow_none)
+        return _string_converter(check, allow_none=allow_none)
 
     def convert(value: Any) -> Any:
         if value is None:
@@ -169,23 +169,9 @@ def _field_converter(field: fields.Field) -> Callable[[Any], Any]:
     return convert
 
 
-def _string_converter(validators: list, check, *, allow_none: bool) -> Callable[[Any], Any]:
-    # Most fields are strings, many only bounded in length: one call each on the fast path.
-    only = validators[0] if len(validators) == 1 else None
-    if type(only) is validate.Length and only.equal is None:
-        low = only.min if only.min is not None else 0
-        high = only.max if only.max is not None else math.inf
-
-        def bounded(value: Any) -> Any:
-            if type(value) is str and low <= len(value) <= high:
-                return value
-            if value is None and allow_none:
-                return None
-            raise _NotFast
-
-        return bounded
-
-    def checked(value: Any) -> Any:
+def _string_converter(check, *, allow_none: bool) -> Callable[[Any], Any]:
+    # Strings are most fields: one call each (those checked for length alone are inlined).
+    def convert(value: Any) -> Any:
         if type(value) is str:
             if check is not None:
                 check(value)
@@ -194,7 +180,7 @@ def _string_converter(validators: list, check, *, allow_none: bool) -> Callable[
             return None
         raise _NotFast
 
-    return checked
+    return convert
 
 
 def _deserializer(field: fields.Field) -> Callable[[Any], Any]:
