@@ -66,7 +66,7 @@ def compile_schema(schema: Schema, *, handled_hooks: Collection[str] = ()) -> Lo
         if field.pre_load or field.post_load:
             raise NotCompilable(f"{name}.{key}: field processors are not compiled")
         try:
-            plan.append((key, field, _field_converter(field)))
+            plan.append((key, field, _deserializer(field)))
         except NotCompilable as exc:
             raise NotCompilable(f"{name}.{key}: {exc}") from exc
     return _generate(name, plan, schema.unknown, schema.dict_class)
@@ -92,7 +92,7 @@ def _generate(name: str, plan: list, unknown: str, dict_class: type) -> Loader:
     if unknown == RAISE:
         lines += ["    if not known.issuperset(data):", "        return None"]
     lines += ["    out = dict_class()", "    try:"]
-    for n, (key, field, convert) in enumerate(plan):
+    for n, (key, field, deserialize) in enumerate(plan):
         k = repr(key)
         lines += [f"        value = data.get({k}, missing)", "        if value is missing:"]
         if field.required:
@@ -103,21 +103,7 @@ def _generate(name: str, plan: list, unknown: str, dict_class: type) -> Loader:
             scope[f"default_{n}"] = field.load_default
             call = "()" if callable(field.load_default) else ""
             lines.append(f"            out[{k}] = default_{n}{call}")
-        bounds = _inline_string_bounds(field)
-        if bounds is None:
-            scope[f"convert_{n}"] = convert
-            lines += ["        else:", f"            out[{k}] = convert_{n}(value)"]
-            continue
-        low, high = bounds
-        test = "type(value) is str"
-        if low:
-            test += f" and len(value) >= {low!r}"
-        if high is not None:
-            test += f" and len(value) <= {high!r}"
-        lines += [f"        elif {test}:", f"            out[{k}] = value"]
-        if field.allow_none:
-            lines += ["        elif value is None:", f"            out[{k}] = None"]
-        lines += ["        else:", "            return None"]
+        lines += _present(n, k, field, deserialize, scope)
     lines += ["    except failed:", "        return None"]
     if unknown == INCLUDE:
         lines += ["    for key in data.keys() - known:", "        out[key] = data[key]"]
@@ -126,17 +112,41 @@ def _generate(name: str, plan: list, unknown: str, dict_class: type) -> Loader:
     return scope["load"]
 
 
-def _inline_string_bounds(field: fields.Field) -> tuple[int, int | None] | None:
-    """(min, max) length when the field is a plain string checked for length alone (or not
-    at all): such fields are checked inline."""
-    if _deserializer(field) is not _string:
-        return None
-    if not field.validators:
-        return 0, None
+def _present(n: int, k: str, field: fields.Field, deserialize, scope: dict) -> list[str]:
+    """The lines that load a present value of field number ``n`` (key literal ``k``), as
+    ``Field.deserialize`` would: None, then the type, then the validators."""
+    if field.allow_none:
+        none = ["        elif value is None:", f"            out[{k}] = None"]
+    else:
+        none = ["        elif value is None:", "            return None"]
+    check = _checks(field.validators)
+    if deserialize is not _string:
+        scope[f"deserialize_{n}"] = deserialize
+        lines = [*none, "        else:", f"            value = deserialize_{n}(value)"]
+        if check is not None:
+            scope[f"check_{n}"] = check
+            lines.append(f"            check_{n}(value)")
+        return [*lines, f"            out[{k}] = value"]
+    # Strings are most fields: their type and a length bound are checked inline.
+    test = "type(value) is str"
     only = field.validators[0] if len(field.validators) == 1 else None
     if type(only) is validate.Length and only.equal is None:
-        return only.min or 0, only.max
-    return None
+        low, high, check = only.min or 0, only.max, None
+        if high is not None:
+            test += f" and {low!r} <= len(value) <= {high!r}"
+        elif low:
+            test += f" and len(value) >= {low!r}"
+    lines = [f"        elif {test}:"]
+    if check is not None:
+        scope[f"check_{n}"] = check
+        lines.append(f"            check_{n}(value)")
+    return [
+        *lines,
+        f"            out[{k}] = value",
+        *none,
+        "        else:",
+        "            return None",
+    ]
 
 
 def compile_or_none(schema: Schema, *, handled_hooks: Collection[str] = ()) -> Loader | None:
@@ -146,41 +156,6 @@ def compile_or_none(schema: Schema, *, handled_hooks: Collection[str] = ()) -> L
     except NotCompilable as exc:
         log.warning("schema=%s loads through marshmallow only: %s", type(schema).__name__, exc)
         return None
-
-
-def _field_converter(field: fields.Field) -> Callable[[Any], Any]:
-    """Field.deserialize for a present value, raising _NotFast (or ValidationError)."""
-    deserialize = _deserializer(field)
-    check = _checks(field.validators)
-    allow_none = field.allow_none
-    if deserialize is _string:
-        return _string_converter(check, allow_none=allow_none)
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            if allow_none:
-                return None
-            raise _NotFast
-        out = deserialize(value)
-        if check is not None:
-            check(out)
-        return out
-
-    return convert
-
-
-def _string_converter(check, *, allow_none: bool) -> Callable[[Any], Any]:
-    # Strings are most fields: one call each (those checked for length alone are inlined).
-    def convert(value: Any) -> Any:
-        if type(value) is str:
-            if check is not None:
-                check(value)
-            return value
-        if value is None and allow_none:
-            return None
-        raise _NotFast
-
-    return convert
 
 
 def _deserializer(field: fields.Field) -> Callable[[Any], Any]:

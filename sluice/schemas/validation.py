@@ -34,11 +34,11 @@ class EnvelopeValidator:
     def __init__(self) -> None:
         self.envelope_schema = EnvelopeSchema()
         self._envelope = compile_or_none(self.envelope_schema, handled_hooks={ITEM_CHECK}) or _never
-        self._items: dict[type[Schema], Loader] = {}
+        self._items: dict[type[Schema], tuple[Loader, Schema]] = {}
         # Compiled now rather than on the first message; a schema registered later is
         # compiled when first seen.
-        for cls in ITEM_SCHEMAS.values():
-            self._item_loader(cls)
+        for name in ITEM_SCHEMAS:
+            self._item_loader(name)
 
     def load(self, envelope: Any) -> Loaded:
         """The loaded envelope and item; raises marshmallow's ValidationError if invalid.
@@ -62,15 +62,18 @@ class EnvelopeValidator:
         # Item schemas are looked up by name at validation time, as the envelope does, so a
         # schema registered later (a new version) is known.
         name = loaded["schema"]
-        loader = self._items.get(ITEM_SCHEMAS[name]) or self._item_loader(ITEM_SCHEMAS[name])
+        loader, schema = self._items.get(ITEM_SCHEMAS[name]) or self._item_loader(name)
         item = loader(loaded["item"])
         if item is None:
             return None
-        return Loaded(loaded, item, item_schema(name))
+        return Loaded(loaded, item, schema)
 
-    def _item_loader(self, cls: type[Schema]) -> Loader:
+    def _item_loader(self, name: str) -> tuple[Loader, Schema]:
+        """The compiled loader of item schema ``name`` and its shared marshmallow instance."""
+        cls = ITEM_SCHEMAS[name]
         if cls not in self._items:
-            self._items[cls] = compile_or_none(cls()) or _never
+            schema = item_schema(name)
+            self._items[cls] = (compile_or_none(schema) or _never, schema)
         return self._items[cls]
 
 
