@@ -142,6 +142,9 @@ class PostgresSink(Sink):
         self.conn: psycopg.Connection | None = None
         self.bump_versions = after_commit
 
+    def open(self) -> None:
+        self._connection()
+
     def _connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:
             try:

@@ -134,6 +134,7 @@ class Runtime:
         consumer = Consumer(config)
         self._consumer = consumer
         consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self._open_sink()
         began = time.monotonic()
         last_message = time.monotonic()
         try:
@@ -165,6 +166,15 @@ class Runtime:
             self.sink.close()
             self._consumer = None
         return stats
+
+    def _open_sink(self) -> None:
+        # The group forms in the background meanwhile, so connecting now costs no time.
+        try:
+            self.sink.open()
+        except SinkUnavailable as exc:
+            log.warning(
+                "group=%s sink not reachable yet (%s); the first write retries", self.group, exc
+            )
 
     def _process(self, consumer: Consumer, messages: list[Message], stats: RunStats) -> None:
         arrived = time.monotonic()
