@@ -134,10 +134,10 @@ class Runtime:
         consumer = Consumer(config)
         self._consumer = consumer
         consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
-        self._open_sink()
         began = time.monotonic()
         last_message = time.monotonic()
         try:
+            self._open_sink()
             while not self._stopping:
                 if timeout is not None and time.monotonic() - began > timeout:
                     stats.reason = "timeout"
