@@ -15,7 +15,7 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from marshmallow import Schema, ValidationError, fields, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from sluice.schemas.compiled import NotCompilable, compile_schema
 from sluice.schemas.currencies import ISO_4217
@@ -376,3 +376,67 @@ def test_an_uncompiled_item_schema_falls_back_to_marshmallow(monkeypatch):
     assert validator.load(envelope).item == {"when": dt.timedelta(seconds=5)}
     with pytest.raises(ValidationError):
         validator.load({**envelope, "item": {"when": "soon"}})
+
+
+# -- what the compiler supports beyond the item contract -------------------------------------
+
+
+def option_schemas() -> list[Schema]:
+    """Schemas using the compiled options the contract does not (yet) use."""
+    shape = {
+        "code": fields.String(validate=validate.Length(equal=3)),
+        "kind": fields.String(load_default=lambda: "plain", validate=validate.OneOf(["a", "b"])),
+        "email": fields.Email(allow_none=True),
+        "count": fields.Integer(strict=True, validate=validate.Range(min=0, max=9)),
+        "ratio": fields.Float(
+            allow_nan=True, validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False)
+        ),
+        "amount": fields.Decimal(places=2, allow_nan=True),
+        "day": fields.Date(),
+        "moment": fields.AwareDateTime(format="iso", default_timezone=dt.UTC),
+        "tags": fields.Dict(load_default=dict),
+        "note": fields.String(validate=[validate.Length(max=4), validate.Regexp(r"[a-z]*\Z")]),
+    }
+    return [Schema.from_dict(shape)(unknown=unknown) for unknown in ("raise", "exclude", "include")]
+
+
+option_values = st.one_of(
+    st.sampled_from(["abc", "ab", "x@example.com", "not-mail", "ab1", "", "nan"]),
+    st.integers(-2, 12),
+    st.floats(-0.5, 1.5),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.dates().map(dt.date.isoformat),
+    moments.map(dt.datetime.isoformat),
+)
+option_records = record(
+    code=Field(st.sampled_from(["abc", "xyz"]), option_values),
+    kind=Field(st.sampled_from(["a", "b"]), option_values),
+    email=Field(st.sampled_from(["x@example.com", None]), option_values),
+    count=Field(st.integers(0, 9), option_values),
+    ratio=Field(st.one_of(st.floats(0.01, 0.99), st.just("nan")), option_values),
+    amount=Field(st.decimals(places=3, allow_nan=False).map(str), option_values),
+    day=Field(st.dates().map(dt.date.isoformat), option_values),
+    moment=Field(moments.map(dt.datetime.isoformat), option_values),
+    tags=Field(st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), option_values),
+    note=Field(st.from_regex(r"[a-z]{0,4}", fullmatch=True), option_values),
+)
+
+
+@pytest.mark.parametrize("schema", option_schemas(), ids=lambda s: s.unknown)
+def test_compiled_options_load_exactly_as_marshmallow(schema):
+    fast = compile_schema(schema)
+
+    @seed(fuzz_seed())
+    @EXAMPLES
+    @given(values=option_records)
+    def check(values: dict) -> None:
+        try:
+            expected = schema.load(values)
+        except ValidationError:
+            expected = None
+        got = fast(values)
+        assert (got is None) == (expected is None), (values, expected)
+        if got is not None:
+            assert exact(got) == exact(expected)
+
+    check()
