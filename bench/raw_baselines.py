@@ -19,6 +19,8 @@ from processors.runtime import consumer_config, next_offsets
 from sluice.storage import postgres
 
 BATCH = 500
+#: seconds without a message before a baseline gives up on the messages it expects
+IDLE_LIMIT = 30
 
 STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS raw_stage (
@@ -61,10 +63,10 @@ def raw_consume(settings, topic: str, expected: int) -> float:
     consumer = _consumer(settings, topic)
     try:
         while seen < expected:
-            for message in consumer.consume(num_messages=BATCH, timeout=1.0):
-                if message.error() is None:
-                    json.loads(message.value())
-                    seen += 1
+            messages = _consume(consumer, topic, seen, expected)
+            for message in messages:
+                json.loads(message.value())
+            seen += len(messages)
         return time.monotonic() - began
     finally:
         consumer.close()
@@ -82,11 +84,7 @@ def raw_sql_pipeline(settings, topic: str, expected: int, prefix: str = "raw-") 
     try:
         conn.execute(STAGE)
         while seen < expected:
-            messages = [
-                m for m in consumer.consume(num_messages=BATCH, timeout=1.0) if m.error() is None
-            ]
-            if not messages:
-                continue
+            messages = _consume(consumer, topic, seen, expected)
             rows = [_row(json.loads(m.value()), prefix) for m in messages]
             with conn.transaction():
                 with conn.cursor() as cur, cur.copy("COPY raw_stage FROM STDIN") as copy:
@@ -101,6 +99,18 @@ def raw_sql_pipeline(settings, topic: str, expected: int, prefix: str = "raw-") 
     finally:
         conn.close()
         consumer.close()
+
+
+def _consume(consumer: Consumer, topic: str, seen: int, expected: int) -> list:
+    """The next messages (at least one), or an error naming the shortfall after a quiet spell."""
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < IDLE_LIMIT:
+        messages = [
+            m for m in consumer.consume(num_messages=BATCH, timeout=1.0) if m.error() is None
+        ]
+        if messages:
+            return messages
+    raise RuntimeError(f"{topic}: {seen} of {expected} messages, then nothing for {IDLE_LIMIT}s")
 
 
 def _consumer(settings, topic: str) -> Consumer:
