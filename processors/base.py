@@ -79,6 +79,13 @@ class Sink(ABC):
         Raises :class:`SinkUnavailable` when nothing could be stored for a transient reason.
         """
 
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Connect ahead of the first batch (the runtime calls it while the group forms).
+
+        Raises :class:`SinkUnavailable` when the store cannot be reached yet; the first write
+        then retries as any write does.
+        """
+
     def after_commit(self, batch: Batch) -> None:  # noqa: B027 - optional hook
         """Called once the batch's offsets are committed (e.g. to bump cache versions)."""
 

@@ -27,6 +27,7 @@ from processors.sql import normalizer as sql
 from sluice.schemas.envelope import ITEM_SCHEMAS, EnvelopeSchema
 from sluice.schemas.envelope import item_schema as envelope_item_schema
 from sluice.schemas.items import ProductItemSchema, rejection_reason
+from sluice.schemas.validation import EnvelopeValidator
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class NormalizeHandler(Handler):
     stage = "normalize"
 
     def __init__(self) -> None:
-        self.envelope_schema = EnvelopeSchema()
+        self.validator = EnvelopeValidator()
 
     def handle(self, message: Message, batch: Batch) -> None:
         self.handle_value(message.value() or b"", Origin.of(message), batch)
@@ -99,13 +100,11 @@ class NormalizeHandler(Handler):
             )
             return
         try:
-            loaded = self.envelope_schema.load(envelope)
+            loaded, item, item_schema = self.validator.load(envelope)
         except ValidationError as exc:
             reason = _reason(exc, envelope_item_schema(envelope["schema"]))
             reject(reason, json.dumps(exc.messages, default=str), crawl_id)
             return
-        item_schema = envelope_item_schema(loaded["schema"])
-        item = item_schema.load(loaded["item"])
         # The kind of row follows the item schema, so a new schema version of a kind works.
         row_type = ProductRow if isinstance(item_schema, ProductItemSchema) else QuoteRow
         batch.records.append(
@@ -130,57 +129,96 @@ def _reason(error: ValidationError, item_schema) -> str:
 
 
 class PostgresSink(Sink):
-    """Writes a batch in one transaction; isolates rows the database refuses."""
+    """Writes a batch in one transaction; isolates rows the database refuses.
+
+    The batch is merged set-based (COPY into staging, one merge per table). Only when the
+    database refuses it for its data is the batch written again, in savepoints halving the
+    part at fault, so each refused row is rejected with the database's reason and the rest
+    is stored.
+    """
 
     def __init__(self, connect: Callable[[], psycopg.Connection], after_commit=None) -> None:
         self.connect = connect
         self.conn: psycopg.Connection | None = None
         self.bump_versions = after_commit
 
+    def open(self) -> None:
+        self._connection()
+
     def _connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:
             try:
-                self.conn = self.connect()
+                conn = self.connect()
             except psycopg.OperationalError as exc:
                 raise SinkUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+            try:
+                # The staging tables live as long as this session (it is the sink's own).
+                sql.create_staging(conn)
+            except psycopg.Error as exc:
+                conn.close()
+                if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+                    raise SinkUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+                raise
+            self.conn = conn
         return self.conn
 
     def write(self, batch: Batch) -> None:
         # The batch is changed only once everything is stored, so a retry starts afresh.
         conn = self._connection()
-        refused: list[tuple[Any, str, str]] = []
+        records = list(batch.records)
         try:
-            self._write_isolating(conn, list(batch.records), refused)
-            refused_rejections = [
-                Rejection(r.origin, "store", reason, error, r.payload, crawl_id=r.crawl_id)
-                for r, reason, error in refused
-            ]
-            rejections = batch.rejections + refused_rejections
-            with conn.transaction():
-                sql.insert_rejections(conn, rejections)
-                sql.refresh_crawl_runs(conn, _crawls(batch.records, rejections))
+            try:
+                refused = self._store(conn, batch, records, isolate=False)
+            except psycopg.Error as exc:
+                if not _is_data_error(exc):
+                    raise
+                log.warning(
+                    "batch of %d records refused (%s); writing it again to isolate the rows",
+                    len(records),
+                    exc.sqlstate,
+                )
+                refused = self._store(conn, batch, records, isolate=True)
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             self._drop_connection()
             raise SinkUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
         if refused:
-            refused_ids = {id(r) for r, _, _ in refused}
+            refused_ids = {id(r) for r, _ in refused}
             batch.records[:] = [r for r in batch.records if id(r) not in refused_ids]
-            batch.rejections.extend(refused_rejections)
+            batch.rejections.extend(rejection for _, rejection in refused)
+
+    def _store(
+        self, conn: psycopg.Connection, batch: Batch, records: list, *, isolate: bool
+    ) -> list[tuple[Any, Rejection]]:
+        """Rows, rejections and crawl counts in one transaction; the records refused."""
+        refused: list[tuple[Any, Rejection]] = []
+        with conn.transaction():
+            if isolate:
+                self._write_isolating(conn, records, refused)
+            else:
+                _upsert(conn, records)
+            rejections = batch.rejections + [rejection for _, rejection in refused]
+            sql.insert_rejections(conn, rejections)
+            sql.refresh_crawl_runs(conn, _crawls(records, rejections))
+        return refused
 
     def _write_isolating(self, conn: psycopg.Connection, records: list, refused: list) -> None:
-        """Write all records; on a data error, split the batch to find the rows at fault."""
+        """Write records in a savepoint; on a data error, halve them to find the rows at fault."""
         if not records:
             return
         try:
             with conn.transaction():
-                sql.upsert_products(conn, [r for r in records if isinstance(r, ProductRow)])
-                sql.upsert_quotes(conn, [r for r in records if isinstance(r, QuoteRow)])
+                # Parts written before stay staged until the commit: merge this part alone.
+                sql.clear_staging(conn)
+                _upsert(conn, records)
         except psycopg.Error as exc:
-            sqlstate = getattr(exc, "sqlstate", None) or ""
-            if not sqlstate.startswith(DATA_ERROR_CLASSES):
+            if not _is_data_error(exc):
                 raise
             if len(records) == 1:
-                refused.append((records[0], f"storage/{sqlstate}", str(exc).strip()[:2000]))
+                r = records[0]
+                reason, error = f"storage/{exc.sqlstate}", str(exc).strip()[:2000]
+                refused.append(
+                    (r, Rejection(r.origin, "store", reason, error, r.payload, crawl_id=r.crawl_id))
+                )
                 return
             middle = len(records) // 2
             self._write_isolating(conn, records[:middle], refused)
@@ -201,6 +239,15 @@ class PostgresSink(Sink):
 
     def close(self) -> None:
         self._drop_connection()
+
+
+def _upsert(conn: psycopg.Connection, records: list) -> None:
+    sql.upsert_products(conn, [r for r in records if isinstance(r, ProductRow)])
+    sql.upsert_quotes(conn, [r for r in records if isinstance(r, QuoteRow)])
+
+
+def _is_data_error(exc: psycopg.Error) -> bool:
+    return (getattr(exc, "sqlstate", None) or "").startswith(DATA_ERROR_CLASSES)
 
 
 def _crawls(records: list, rejections: list[Rejection]) -> dict[str, dict[str, Any]]:

@@ -137,6 +137,7 @@ class Runtime:
         began = time.monotonic()
         last_message = time.monotonic()
         try:
+            self._open_sink()
             while not self._stopping:
                 if timeout is not None and time.monotonic() - began > timeout:
                     stats.reason = "timeout"
@@ -165,6 +166,15 @@ class Runtime:
             self.sink.close()
             self._consumer = None
         return stats
+
+    def _open_sink(self) -> None:
+        # The group forms in the background meanwhile, so connecting now costs no time.
+        try:
+            self.sink.open()
+        except SinkUnavailable as exc:
+            log.warning(
+                "group=%s sink not reachable yet (%s); the first write retries", self.group, exc
+            )
 
     def _process(self, consumer: Consumer, messages: list[Message], stats: RunStats) -> None:
         arrived = time.monotonic()

@@ -3,6 +3,8 @@
 A batch is copied into session-local staging tables and merged with one statement per table:
 the newest observation of a product wins, a price row is added only when price, currency or
 availability changed, and every statement is keyed so that a replay finds nothing to change.
+The staging tables are made once per session (:func:`create_staging`) and empty themselves at
+each commit.
 """
 
 from __future__ import annotations
@@ -111,26 +113,32 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (topic, partition, "offset") DO NOTHING
 """
 
-UPSERT_CRAWL = """
-INSERT INTO crawl_runs (crawl_id, spider, status, started_at, updated_at)
-VALUES (%s, %s, 'running', %s, now())
-ON CONFLICT (crawl_id) DO UPDATE SET
-    spider = COALESCE(crawl_runs.spider, EXCLUDED.spider),
-    started_at = LEAST(crawl_runs.started_at, EXCLUDED.started_at)
-WHERE crawl_runs.spider IS DISTINCT FROM COALESCE(crawl_runs.spider, EXCLUDED.spider)
-   OR crawl_runs.started_at IS DISTINCT FROM LEAST(crawl_runs.started_at, EXCLUDED.started_at)
-"""
-REFRESH_CRAWL_COUNTS = """
+# One statement per crawl: the run row made if missing (spider and start kept or filled in),
+# its stored and rejected counts recounted; updated_at moves only when the counts do, and a
+# row with nothing to change is not rewritten.
+REFRESH_CRAWL = """
 WITH counts AS (
     SELECT (SELECT count(*) FROM products WHERE last_crawl_id = %(c)s)
          + (SELECT count(*) FROM quotes WHERE crawl_id = %(c)s) AS stored,
            (SELECT count(*) FROM rejected_items WHERE crawl_id = %(c)s) AS rejected
 )
-UPDATE crawl_runs r SET items_stored = counts.stored, items_rejected = counts.rejected,
-    updated_at = now()
+INSERT INTO crawl_runs AS r
+    (crawl_id, spider, status, started_at, updated_at, items_stored, items_rejected)
+SELECT %(c)s, %(spider)s, 'running', %(first)s, now(), counts.stored, counts.rejected
 FROM counts
-WHERE r.crawl_id = %(c)s
-  AND (r.items_stored, r.items_rejected) IS DISTINCT FROM (counts.stored, counts.rejected)
+ON CONFLICT (crawl_id) DO UPDATE SET
+    spider = COALESCE(r.spider, EXCLUDED.spider),
+    started_at = LEAST(r.started_at, EXCLUDED.started_at),
+    items_stored = EXCLUDED.items_stored,
+    items_rejected = EXCLUDED.items_rejected,
+    updated_at = CASE
+        WHEN (r.items_stored, r.items_rejected)
+             IS DISTINCT FROM (EXCLUDED.items_stored, EXCLUDED.items_rejected)
+        THEN now() ELSE r.updated_at END
+WHERE (r.spider, r.started_at, r.items_stored, r.items_rejected) IS DISTINCT FROM (
+    COALESCE(r.spider, EXCLUDED.spider), LEAST(r.started_at, EXCLUDED.started_at),
+    EXCLUDED.items_stored, EXCLUDED.items_rejected
+)
 """
 
 
@@ -142,11 +150,20 @@ def _copy(
             copy.write_row(row)
 
 
+def create_staging(conn: psycopg.Connection) -> None:
+    """Make this session's staging tables (once per connection, outside any batch)."""
+    conn.execute(STAGE_PRODUCTS + ";" + STAGE_QUOTES)
+
+
+def clear_staging(conn: psycopg.Connection) -> None:
+    """Empty the staging tables inside a transaction, before writing a part of a batch again."""
+    conn.execute("DELETE FROM incoming_products; DELETE FROM incoming_quotes")
+
+
 def upsert_products(conn: psycopg.Connection, rows: list) -> None:
     """Merge product observations into ``products`` and ``product_prices``."""
     if not rows:
         return
-    conn.execute(STAGE_PRODUCTS)
     _copy(
         conn,
         "incoming_products",
@@ -172,15 +189,14 @@ def upsert_products(conn: psycopg.Connection, rows: list) -> None:
             for i in (r.item,)
         ),
     )
-    conn.execute(MERGE_PRODUCTS)
-    conn.execute(MERGE_PRICES)
+    # One round trip: the price merge reads the products the first statement merged.
+    conn.execute(MERGE_PRODUCTS + ";" + MERGE_PRICES)
 
 
 def upsert_quotes(conn: psycopg.Connection, rows: list) -> None:
     """Merge quote observations into ``quotes``."""
     if not rows:
         return
-    conn.execute(STAGE_QUOTES)
     _copy(
         conn,
         "incoming_quotes",
@@ -235,5 +251,6 @@ def insert_rejections(conn: psycopg.Connection, rejections: list) -> None:
 def refresh_crawl_runs(conn: psycopg.Connection, crawls: dict[str, dict[str, Any]]) -> None:
     """Make sure each crawl has a run row, and refresh its stored and rejected counts."""
     for crawl_id, info in sorted(crawls.items()):
-        conn.execute(UPSERT_CRAWL, (crawl_id, info.get("spider"), info["first"]))
-        conn.execute(REFRESH_CRAWL_COUNTS, {"c": crawl_id})
+        conn.execute(
+            REFRESH_CRAWL, {"c": crawl_id, "spider": info.get("spider"), "first": info["first"]}
+        )

@@ -299,3 +299,57 @@ def test_a_postgres_outage_pauses_the_normalizer_and_loses_nothing(
             conn.execute("SELECT count(*) FROM products WHERE source = %s", (source,)).fetchone()[0]
             == 40
         )
+
+
+def test_rows_the_database_refuses_are_rejected_alone_and_a_replay_changes_nothing(
+    migrated, settings, scratch_topic, source
+):
+    crawl_id = f"test-{uuid.uuid4().hex[:8]}"
+    syms = symbols(2)
+    messages = [
+        product(source, f"SKU-{i}", f"{5 + day}.00", day, crawl_id)
+        for day in range(2)
+        for i in range(10)
+    ]
+    messages += [quote(s, "20.00", 0, crawl_id) for s in syms]
+    # Valid for the contract, refused by the columns: numeric(18, 4), integer, bigint.
+    refused = [
+        product(source, "SKU-HUGE", "1e15", 0, crawl_id),
+        product(source, "SKU-MANY", "3.00", 0, crawl_id, review_count=2**40),
+    ]
+    key, value = quote("TVOLUME", "1.00", 0, crawl_id)
+    refused.append((key, value.replace(b'"volume": 100', f'"volume": {2**70}'.encode())))
+    messages += refused
+    dlq_starts = dlq_end_offsets(settings)
+    publish(settings, scratch_topic, messages)
+
+    first = run(settings, "normalizer", scratch_topic)
+    assert first.consumed == len(messages)
+    assert first.rejections_by_reason == {"storage/22003": len(refused)}
+    before = snapshot(settings, source, [*syms, "TVOLUME"])
+    assert len(before["products"]) == 10 and len(before["prices"]) == 20
+    assert len(before["quotes"]) == 2
+    with connect(settings.postgres_reader_url) as conn:
+        stored = conn.execute(
+            'SELECT "offset", stage, reason FROM rejected_items WHERE topic = %s',
+            (scratch_topic,),
+        ).fetchall()
+        assert sorted(r[1:] for r in stored) == [("store", "storage/22003")] * len(refused)
+        assert conn.execute(
+            "SELECT items_stored, items_rejected FROM crawl_runs WHERE crawl_id = %s",
+            (crawl_id,),
+        ).fetchone() == (12, 3)
+    dead = read_dlq(settings, dlq_starts, scratch_topic)
+    assert {v for v, _ in dead} == {v for _, v in refused}
+
+    again = run(settings, "normalizer", scratch_topic)
+    assert again.rejections_by_reason == first.rejections_by_reason
+    assert snapshot(settings, source, [*syms, "TVOLUME"]) == before
+    with connect(settings.postgres_reader_url) as conn:
+        assert (
+            conn.execute(
+                'SELECT "offset", stage, reason FROM rejected_items WHERE topic = %s',
+                (scratch_topic,),
+            ).fetchall()
+            == stored
+        )
