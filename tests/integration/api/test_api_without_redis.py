@@ -1,0 +1,45 @@
+"""Redis down: the API still answers from PostgreSQL (BYPASS), errors in their usual shape.
+
+"Down" is a replica whose Redis address has nothing listening (connections refused, as when
+Redis is stopped), so the suite's own Redis keeps serving the other tests meanwhile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from api.app import create_app
+from tests.support.network import free_port
+
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture(scope="module")
+def cut_off(settings, migrated):
+    """A test client of the API whose Redis does not answer."""
+    gone = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    app = create_app(gone)
+    app.testing = True
+    return app.test_client()
+
+
+def test_a_listing_is_answered_from_postgresql(cut_off, key, catalog):
+    path = f"/api/v1/products?source={catalog['source']}&limit=5"
+    served = cut_off.get(path, headers={"X-API-Key": key})
+    assert (served.status_code, served.headers["X-Cache"], len(served.json["items"])) == (
+        200,
+        "BYPASS",
+        5,
+    )
+
+
+def test_an_unknown_key_gets_the_401_envelope(cut_off):
+    refused = cut_off.get("/api/v1/products", headers={"X-API-Key": "slk_not-a-key"})
+    assert (refused.status_code, refused.json["error"]["code"]) == (401, "unauthorized")
+
+
+def test_a_missing_product_gets_the_404_envelope(cut_off, key):
+    missing = cut_off.get("/api/v1/products/9000000000000", headers={"X-API-Key": key})
+    assert (missing.status_code, missing.json["error"]["code"]) == (404, "not_found")
