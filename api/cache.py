@@ -23,6 +23,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema
 
+from api.dumping import compile_dump
 from api.gate import Admission, Slot
 from api.rendering import render
 from api.stores import current_stores
@@ -83,7 +84,7 @@ def cached(blp: Blueprint, schema: type[Schema], *entities: str) -> Callable:
     ``entities`` are the data versions the response depends on (``products``, ``quotes``).
     Only for endpoints of a data blueprint, whose admission looked the response up.
     """
-    dumper = schema()
+    dump = compile_dump(schema())
 
     def decorate(view: Callable) -> Callable:
         documented = blp.alt_response(200, schema=schema, success=True)(view)
@@ -93,7 +94,7 @@ def cached(blp: Blueprint, schema: type[Schema], *entities: str) -> Callable:
             admission: Admission = g.admission
             if admission.body is not None:
                 return respond(admission.body, admission.etag, admission.state)
-            body = render(dumper, documented(*args, **kwargs))
+            body = render(dump, documented(*args, **kwargs))
             tag = etag_of(body)
             if admission.slot is not None:
                 store(current_stores().redis, admission.slot, body, tag)
