@@ -1,15 +1,18 @@
-"""API requests/s and p99 under gunicorn: cached and uncached product listings beside a trivial
-endpoint on the same server, in one run.
+"""API requests/s and latency under gunicorn: cached and uncached product listings beside a
+trivial endpoint on the same server, in one run, each figure beside its baseline as a ratio.
 
     .venv/bin/python -m bench.api_throughput [--seconds 10] [--clients 8]
 
 Starts its own gunicorn (the same command as `sluice api`, on a free port) over the running
-stack, creates a throwaway API key, then for each case runs ``--clients`` keep-alive clients
-for ``--seconds``:
-- ``/healthz`` (the baseline: routing, WSGI and HTTP only);
-- one product listing asked again and again (a Redis cache hit after the first);
+stack, creates a throwaway API key, then runs ``--clients`` keep-alive connections
+(bench.http_load) for ``--seconds`` per case:
+- ``/healthz`` flat out (the baseline: routing, WSGI and HTTP only);
+- one product listing of 50 rows asked again and again, flat out (a Redis cache hit after the
+  first), against /healthz;
 - product listings that differ every time (``min_price`` varies: each one a cache miss that
-  queries PostgreSQL and fills the cache).
+  queries PostgreSQL and fills the cache), against the cached listing;
+- the cached listing and /healthz again, each paced at half of its own maximum rate: p50 and
+  p99 there, and p99/p50 beside /healthz's.
 Needs `sluice stack up` and `sluice migrate` (and some products: `make demo`).
 """
 
@@ -22,12 +25,12 @@ import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from urllib.parse import urlencode
 
 from api import keys
+from bench import http_load
 from sluice.settings import load_settings
 from sluice.storage.postgres import connect
 
@@ -60,43 +63,8 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not answer /healthz within 30 s")
 
 
-def load(port: int, paths, headers: dict, seconds: float, clients: int) -> tuple[float, float]:
-    """(requests/s, p99 ms) of ``clients`` keep-alive clients asking ``paths()`` for a while."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        mine = []
-        while time.monotonic() < stop:
-            began = time.perf_counter()
-            conn.request("GET", paths(), headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - began)
-            if response.status != 200:
-                errors.append(f"{response.status}")
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - began
-    if errors:
-        raise RuntimeError(f"{len(errors)} requests failed, e.g. HTTP {errors[0]}")
-    latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    return len(latencies) / elapsed, p99
-
-
 def main() -> None:
-    """Run the three cases side by side and print requests/s, p99 and ratios."""
+    """Run the cases side by side and print requests/s, latencies and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=8)
@@ -110,31 +78,58 @@ def main() -> None:
     server = start_server(port, args.workers)
     headers = {"X-API-Key": key}
     listing = "/api/v1/products?" + urlencode({"limit": 50, "sort": "-price"})
-    cases = [
-        ("GET /healthz (baseline)", lambda: "/healthz"),
-        ("products, cached (same query)", lambda: listing),
-        (
-            "products, uncached (new query each time)",
-            lambda: (
-                "/api/v1/products?"
-                + urlencode({"limit": 50, "min_price": f"{random.uniform(0, 500):.4f}"})
-            ),
-        ),
-    ]
+
+    def health() -> str:
+        return "/healthz"
+
+    def cached() -> str:
+        return listing
+
+    def uncached() -> str:
+        return "/api/v1/products?" + urlencode(
+            {"limit": 50, "min_price": f"{random.uniform(0, 500):.4f}"}
+        )
+
+    def measure(paths, rate: float | None = None) -> http_load.Load:
+        return http_load.run(port, paths, headers, args.seconds, args.clients, rate)
+
     try:
-        results = [(label, *load(port, paths, headers, args.seconds, args.clients))
-                   for label, paths in cases]  # fmt: skip
+        measure(cached, None)  # warm: the pools, the stored listing
+        flat = {"healthz": measure(health), "cached": measure(cached)}
+        flat["uncached"] = measure(uncached)
+        paced = {
+            "healthz": measure(health, flat["healthz"].rate / 2),
+            "cached": measure(cached, flat["cached"].rate / 2),
+        }
     finally:
         server.terminate()
         server.wait(30)
         with connect(settings.postgres_writer_url, autocommit=True) as conn:
             conn.execute("DELETE FROM api_keys WHERE name = %s", (name,))
-    base_rate = results[0][1]
-    print(f"gunicorn {args.workers} workers x 4 threads, {args.clients} clients, "
-          f"{args.seconds:.0f} s per case")  # fmt: skip
-    print(f"{'case':<44} {'req/s':>8} {'p99 ms':>8} {'vs baseline':>12}")
-    for label, rate, p99 in results:
-        print(f"{label:<44} {rate:8.0f} {p99:8.1f} {rate / base_rate:11.2f}x")
+    print(report(args, flat, paced))
+
+
+def report(args: argparse.Namespace, flat: dict, paced: dict) -> str:
+    """The figures as a table, each case's ratio to its baseline on its line."""
+    rows = [
+        ("GET /healthz, flat out", flat["healthz"], "(baseline)"),
+        ("products cached, flat out", flat["cached"],
+         f"{flat['cached'].rate / flat['healthz'].rate:.2f}x /healthz req/s"),
+        ("products uncached, flat out", flat["uncached"],
+         f"cached {flat['cached'].rate / flat['uncached'].rate:.2f}x uncached req/s"),
+        (f"GET /healthz at {paced['healthz'].rate:.0f} req/s", paced["healthz"],
+         f"p99/p50 {paced['healthz'].tail:.2f} (baseline)"),
+        (f"products cached at {paced['cached'].rate:.0f} req/s", paced["cached"],
+         f"p99/p50 {paced['cached'].tail:.2f}"),
+    ]  # fmt: skip
+    lines = [
+        f"gunicorn {args.workers} workers x 4 threads, {args.clients} connections, "
+        f"{args.seconds:.0f} s per case; paced cases at half of their flat-out rate",
+        f"{'case':<38} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  ratio",
+    ]
+    for label, load, ratio in rows:
+        lines.append(f"{label:<38} {load.rate:7.0f} {load.p50:7.2f} {load.p99:7.2f}  {ratio}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
