@@ -1,4 +1,5 @@
-"""Redis down: the API still answers from PostgreSQL (BYPASS), errors in their usual shape.
+"""Redis down: the API still answers from PostgreSQL (BYPASS), errors in their usual shape,
+and revoking a key says the cached checks could not be voided.
 
 "Down" is a replica whose Redis address has nothing listening (connections refused, as when
 Redis is stopped), so the suite's own Redis keeps serving the other tests meanwhile.
@@ -10,17 +11,26 @@ import dataclasses
 
 import pytest
 
+from api import keychecks, keys
 from api.app import create_app
+from sluice.storage.postgres import connect
+from sluice.storage.redis import client as redis_client
+from tests.integration.api.conftest import make_key
 from tests.support.network import free_port
 
 pytestmark = [pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")
-def cut_off(settings, migrated):
+def nowhere() -> str:
+    """A Redis address with nothing listening."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.fixture(scope="module")
+def cut_off(settings, migrated, nowhere):
     """A test client of the API whose Redis does not answer."""
-    gone = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    app = create_app(gone)
+    app = create_app(dataclasses.replace(settings, redis_url=nowhere))
     app.testing = True
     return app.test_client()
 
@@ -43,3 +53,13 @@ def test_an_unknown_key_gets_the_401_envelope(cut_off):
 def test_a_missing_product_gets_the_404_envelope(cut_off, key):
     missing = cut_off.get("/api/v1/products/9000000000000", headers={"X-API-Key": key})
     assert (missing.status_code, missing.json["error"]["code"]) == (404, "not_found")
+
+
+def test_revoking_says_when_the_cached_checks_could_not_be_voided(settings, nowhere):
+    name, _ = make_key(settings)
+    unreachable = redis_client(nowhere, timeout=1.0)
+    with (
+        connect(settings.postgres_writer_url, autocommit=True) as conn,
+        pytest.raises(keychecks.ChecksNotVoided, match="within 60 s"),
+    ):
+        keys.revoke(conn, unreachable, name)
