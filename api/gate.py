@@ -116,6 +116,7 @@ def admit(
 
 
 def _admission(reply: list, cache, now: float, window: int) -> Admission:
+    """The admission the script's reply of a valid check means (429 past the limit)."""
     _, key_id, name, limit, used, *found = reply
     caller = Caller(int(key_id), name.decode(), int(limit))
     if used > caller.rate_limit:

@@ -47,9 +47,15 @@ def test_a_revoked_key_is_refused_on_the_next_request_though_its_check_was_cache
     assert client.get(path, headers={"X-API-Key": key}).status_code == 401
 
 
-def test_a_revocation_reaches_every_replica(app, settings):
-    # Two apps are two replicas: each has its own pools, and they share only Redis.
-    other = create_app(settings)
+@pytest.fixture
+def other(settings) -> Iterator:
+    """A second replica of the API: pools of its own, sharing only PostgreSQL and Redis."""
+    replica = create_app(settings)
+    yield replica
+    replica.extensions["sluice.stores"].engine.dispose()
+
+
+def test_a_revocation_reaches_every_replica(app, other, settings):
     name, key = make_key(settings)
     path = "/api/v1/quotes?limit=1"
     for replica in (app, other):
