@@ -63,3 +63,11 @@ def test_revoking_says_when_the_cached_checks_could_not_be_voided(settings, nowh
         pytest.raises(keychecks.ChecksNotVoided, match="within 60 s"),
     ):
         keys.revoke(conn, unreachable, name)
+
+
+def test_the_revoke_command_fails_saying_the_key_is_revoked_but_checks_may_linger(
+    sluice_cli, settings, nowhere
+):
+    name, _ = make_key(settings)
+    revoked = sluice_cli("api-key", "revoke", name, env={"SLUICE_REDIS_URL": nowhere})
+    assert (revoked.returncode, "in PostgreSQL, but" in revoked.stderr) == (1, True)
