@@ -13,7 +13,7 @@ from api.blueprints import crawls, health, products, quotes
 from api.errors import error_response, register_error_handlers
 from api.metrics import ApiMetrics
 from api.schemas import Error
-from api.stores import Stores
+from api.stores import EXTENSION, Stores
 from sluice import __version__
 from sluice.settings import Settings, load_settings
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
         JSON_SORT_KEYS=False,
     )
-    app.extensions["sluice.stores"] = Stores(settings)
+    app.extensions[EXTENSION] = Stores(settings)
     metrics = ApiMetrics()
     app.extensions["sluice.metrics"] = metrics
     metrics.install(app)

@@ -1,20 +1,18 @@
-"""``X-API-Key`` on every data endpoint, and a per-key rate limit in Redis."""
+"""``X-API-Key`` on every data endpoint checked in PostgreSQL, and the rate limit's refusal.
+
+The per-key counting and the cached checks are one Redis round trip (:mod:`api.gate`).
+"""
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 
-import redis
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from api.errors import ApiError
 from api.keys import hash_key
 from api.tables import api_keys
-
-log = logging.getLogger(__name__)
 
 HEADER = "X-API-Key"
 WINDOW_SECONDS = 60
@@ -29,14 +27,20 @@ class Caller:
     rate_limit: int
 
 
-def authenticate(engine: Engine, presented: str | None) -> Caller:
-    """The caller of an active key, or 401."""
+def presented_key(presented: str | None) -> str:
+    """The key the request sent, or 401 saying where to send it."""
     if not presented:
         raise ApiError(401, "unauthorized", f"send your API key in the {HEADER} header")
+    return presented
+
+
+def authenticate(engine: Engine, presented: str | None) -> Caller:
+    """The caller of an active key, looked up in PostgreSQL, or 401."""
+    key = presented_key(presented)
     with engine.connect() as conn:
         row = conn.execute(
             select(api_keys.c.id, api_keys.c.name, api_keys.c.rate_limit_per_minute).where(
-                api_keys.c.key_hash == hash_key(presented), api_keys.c.revoked_at.is_(None)
+                api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
             )
         ).first()
     if row is None:
@@ -44,32 +48,14 @@ def authenticate(engine: Engine, presented: str | None) -> Caller:
     return Caller(row.id, row.name, row.rate_limit_per_minute)
 
 
-def enforce_rate_limit(server: redis.Redis | None, caller: Caller, now: float | None = None) -> int:
-    """Count this request in the key's current minute; 429 with Retry-After past the limit.
-
-    Returns the requests left in the window. Redis being away lets requests through (logged):
-    an outage of the limiter must not become an outage of the API.
-    """
-    if server is None:
-        return caller.rate_limit
-    now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    key = f"sluice:api:ratelimit:{caller.key_id}:{window}"
-    try:
-        pipe = server.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, WINDOW_SECONDS * 2)
-        used = int(pipe.execute()[0])
-    except redis.RedisError as exc:
-        log.warning("rate limiter unavailable (%s); request let through", exc)
-        return caller.rate_limit
-    if used > caller.rate_limit:
-        retry = max(1, int((window + 1) * WINDOW_SECONDS - now))
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"rate limit of {caller.rate_limit} requests per minute reached; retry in {retry}s",
-            {"limit": caller.rate_limit, "retry_after": retry},
-            headers={"Retry-After": str(retry)},
-        )
-    return caller.rate_limit - used
+def rate_limited(caller: Caller, now: float, window: int) -> ApiError:
+    """The 429 of a caller past their limit in ``window`` (minutes since the epoch), with
+    Retry-After naming the seconds left in it."""
+    retry = max(1, int((window + 1) * WINDOW_SECONDS - now))
+    return ApiError(
+        429,
+        "rate_limited",
+        f"rate limit of {caller.rate_limit} requests per minute reached; retry in {retry}s",
+        {"limit": caller.rate_limit, "retry_after": retry},
+        headers={"Retry-After": str(retry)},
+    )

@@ -7,6 +7,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+
+from api import keychecks
+
 PREFIX = "slk_"
 
 
@@ -56,10 +60,21 @@ def list_keys(conn: Any) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def revoke(conn: Any, name: str) -> bool:
-    """Revoke the key named ``name``; False when there is no such active key."""
+def revoke(conn: Any, server: redis.Redis, name: str) -> bool:
+    """Revoke the key named ``name``, refused from the very next request on; False when there
+    is no such active key.
+
+    Commits ``conn`` and only then voids the API's cached key checks in ``server`` (a check
+    made in between would otherwise outlive the revocation). Raises
+    :class:`api.keychecks.ChecksNotVoided` when Redis does not answer: the key is revoked in
+    PostgreSQL, and the error says how long cached checks may still let it in.
+    """
     cur = conn.execute(
         "UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL",
         (name,),
     )
-    return cur.rowcount == 1
+    conn.commit()
+    if cur.rowcount != 1:
+        return False
+    keychecks.void_all(server)
+    return True

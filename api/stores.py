@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import redis
+from flask import current_app
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from sluice.settings import Settings
 from sluice.storage.postgres import sqlalchemy_url
 from sluice.storage.redis import client
+
+#: where the app keeps its Stores
+EXTENSION = "sluice.stores"
 
 
 @dataclass
@@ -40,3 +44,8 @@ class Stores:
         if self._redis is None:
             self._redis = client(self.settings.redis_url, timeout=1.0, decode=False)
         return self._redis
+
+
+def current_stores() -> Stores:
+    """The connections of the app serving this request."""
+    return current_app.extensions[EXTENSION]

@@ -1,42 +1,44 @@
-"""What the data blueprints share: the key check, the stores, JSON of rows, CSV streams."""
+"""What the data blueprints share: admission (key, limit, cache), the stores, CSV streams."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, current_app, g, request, stream_with_context
+from flask import Response, g, request, stream_with_context
 from flask_smorest import Blueprint
 
-from api.auth import HEADER, authenticate, enforce_rate_limit
-from api.stores import Stores
+from api.auth import HEADER
+from api.cache import request_cache
+from api.gate import admit
+from api.stores import Stores, current_stores
 from sluice.export.cells import safe_cell
 
 
 def stores() -> Stores:
     """The app's connections."""
-    return current_app.extensions["sluice.stores"]
+    return current_stores()
 
 
 def data_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
-    """A blueprint whose every endpoint needs an API key and counts against its limit."""
+    """A blueprint whose every endpoint needs an API key and counts against its limit (and
+    whose ``@cached`` endpoints find their stored response in the same Redis round trip)."""
     blueprint = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
 
     @blueprint.before_request
-    def _authorize() -> None:
+    def _admit() -> None:
         found = stores()
-        g.caller = authenticate(found.engine, request.headers.get(HEADER))
-        g.remaining = enforce_rate_limit(found.redis, g.caller)
+        g.admission = admit(found.redis, found.engine, request.headers.get(HEADER), request_cache())
 
     @blueprint.after_request
     def _limit_headers(response: Response) -> Response:
-        if "caller" in g:
-            response.headers["X-RateLimit-Limit"] = str(g.caller.rate_limit)
-            response.headers["X-RateLimit-Remaining"] = str(max(0, g.get("remaining", 0)))
+        if "admission" in g:
+            response.headers["X-RateLimit-Limit"] = str(g.admission.caller.rate_limit)
+            response.headers["X-RateLimit-Remaining"] = str(max(0, g.admission.remaining))
         return response
 
     return blueprint
@@ -49,11 +51,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
-
-
-def rows_json(rows: Iterable[dict[str, Any]], drop: tuple[str, ...] = ()) -> list[dict]:
-    """Rows as JSON objects."""
-    return [{k: jsonable(v) for k, v in row.items() if k not in drop} for row in rows]
 
 
 def csv_stream(filename: str, columns: list[str], rows: Iterator[Any]) -> Response:

@@ -5,14 +5,8 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
-from api.blueprints.common import (
-    csv_stream,
-    data_blueprint,
-    rows_json,
-    stores,
-    stream_rows,
-)
-from api.cache import cached_json
+from api.blueprints.common import csv_stream, data_blueprint, stores, stream_rows
+from api.cache import cached
 from api.errors import ApiError
 from api.schemas import PageQuery, PricePage, Product, ProductExportQuery, ProductPage, ProductQuery
 from api.services import products as service
@@ -33,17 +27,13 @@ blp = data_blueprint("products", __name__, "/api/v1/products", "Products and pri
 class Products(MethodView):
     """Products, filtered and sorted, a page at a time."""
 
+    @cached(blp, ProductPage, "products")
     @blp.arguments(ProductQuery, location="query", as_kwargs=True)
-    @blp.response(200, ProductPage)
-    def get(self, **filters) -> Response:
+    def get(self, **filters) -> dict:
         """List products (keyset pagination: follow `next`)."""
-
-        def build() -> dict:
-            with stores().engine.connect() as conn:
-                rows, following = service.list_products(conn, filters)
-            return {"items": rows_json(rows), "next": following}
-
-        return cached_json(stores().redis, ["products"], build)
+        with stores().engine.connect() as conn:
+            rows, following = service.list_products(conn, filters)
+        return {"items": rows, "next": following}
 
 
 @blp.route("/export.csv")
@@ -62,36 +52,28 @@ class ProductsCsv(MethodView):
 class OneProduct(MethodView):
     """One product."""
 
-    @blp.response(200, Product)
-    def get(self, product_id: int) -> Response:
+    @cached(blp, Product, "products")
+    def get(self, product_id: int) -> dict:
         """A product by id."""
         _known_id(product_id)
-
-        def build() -> dict:
-            with stores().engine.connect() as conn:
-                row = service.get_product(conn, product_id)
-            if row is None:
-                raise ApiError(404, "not_found", f"no product {product_id}")
-            return rows_json([row])[0]
-
-        return cached_json(stores().redis, ["products"], build)
+        with stores().engine.connect() as conn:
+            row = service.get_product(conn, product_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"no product {product_id}")
+        return row
 
 
 @blp.route("/<int:product_id>/prices")
 class ProductPrices(MethodView):
     """A product's price and availability history."""
 
+    @cached(blp, PricePage, "products")
     @blp.arguments(PageQuery, location="query", as_kwargs=True)
-    @blp.response(200, PricePage)
-    def get(self, product_id: int, **filters) -> Response:
+    def get(self, product_id: int, **filters) -> dict:
         """Price changes of a product, oldest first."""
         _known_id(product_id)
-
-        def build() -> dict:
-            with stores().engine.connect() as conn:
-                if service.get_product(conn, product_id) is None:
-                    raise ApiError(404, "not_found", f"no product {product_id}")
-                rows, following = service.list_prices(conn, product_id, filters)
-            return {"items": rows_json(rows, drop=("id", "product_id")), "next": following}
-
-        return cached_json(stores().redis, ["products"], build)
+        with stores().engine.connect() as conn:
+            if service.get_product(conn, product_id) is None:
+                raise ApiError(404, "not_found", f"no product {product_id}")
+            rows, following = service.list_prices(conn, product_id, filters)
+        return {"items": rows, "next": following}

@@ -7,8 +7,8 @@ import re
 from flask import Response
 from flask.views import MethodView
 
-from api.blueprints.common import csv_stream, data_blueprint, rows_json, stores, stream_rows
-from api.cache import cached_json
+from api.blueprints.common import csv_stream, data_blueprint, stores, stream_rows
+from api.cache import cached
 from api.errors import ApiError, invalid_parameter
 from api.schemas import Quote, QuoteExportQuery, QuotePage, QuoteQuery
 from api.services import quotes as service
@@ -22,17 +22,13 @@ SYMBOL = re.compile(r"^[A-Za-z0-9.\-^=]{1,20}$")
 class Quotes(MethodView):
     """Quotes by symbol and trade-date range, a page at a time."""
 
+    @cached(blp, QuotePage, "quotes")
     @blp.arguments(QuoteQuery, location="query", as_kwargs=True)
-    @blp.response(200, QuotePage)
-    def get(self, **filters) -> Response:
+    def get(self, **filters) -> dict:
         """List quotes (keyset pagination: follow `next`)."""
-
-        def build() -> dict:
-            with stores().engine.connect() as conn:
-                rows, following = service.list_quotes(conn, filters)
-            return {"items": rows_json(rows), "next": following}
-
-        return cached_json(stores().redis, ["quotes"], build)
+        with stores().engine.connect() as conn:
+            rows, following = service.list_quotes(conn, filters)
+        return {"items": rows, "next": following}
 
 
 @blp.route("/export.csv")
@@ -51,17 +47,13 @@ class QuotesCsv(MethodView):
 class LatestQuote(MethodView):
     """One symbol's newest quote."""
 
-    @blp.response(200, Quote)
-    def get(self, symbol: str) -> Response:
+    @cached(blp, Quote, "quotes")
+    def get(self, symbol: str) -> dict:
         """The latest quote of a symbol."""
         if not SYMBOL.fullmatch(symbol):
             raise invalid_parameter("symbol", "1-20 letters, digits or . - ^ =")
-
-        def build() -> dict:
-            with stores().engine.connect() as conn:
-                row = service.latest_quote(conn, symbol)
-            if row is None:
-                raise ApiError(404, "not_found", f"no quote for {symbol.upper()}")
-            return rows_json([row])[0]
-
-        return cached_json(stores().redis, ["quotes"], build)
+        with stores().engine.connect() as conn:
+            row = service.latest_quote(conn, symbol)
+        if row is None:
+            raise ApiError(404, "not_found", f"no quote for {symbol.upper()}")
+        return row

@@ -82,9 +82,14 @@ def list_command(settings: Settings) -> None:
 @click.pass_obj
 def revoke_command(settings: Settings, name: str) -> None:
     """Revoke the key named NAME (requests with it get 401 at once)."""
-    from api import keys
+    from api import keychecks, keys
+    from sluice.storage.redis import client
 
+    server = client(settings.redis_url, timeout=5.0)
     with writer_connection(settings) as conn:
-        if not keys.revoke(conn, name):
-            raise click.ClickException(f"no active API key named {name!r}")
+        try:
+            if not keys.revoke(conn, server, name):
+                raise click.ClickException(f"no active API key named {name!r}")
+        except keychecks.ChecksNotVoided as exc:
+            raise click.ClickException(f"revoked {name!r} in PostgreSQL, but {exc}") from exc
     click.echo(f"revoked {name!r}")

@@ -17,6 +17,7 @@ import requests
 
 from api import keys
 from sluice.storage.postgres import connect
+from sluice.storage.redis import client
 from tests.support.crawling import wait_for
 from tests.support.network import free_port
 
@@ -31,7 +32,7 @@ def api_key(settings, rate_limit: int = 1000) -> Iterator[str]:
         yield key
     finally:
         with connect(settings.postgres_writer_url, autocommit=True) as conn:
-            keys.revoke(conn, name)
+            keys.revoke(conn, client(settings.redis_url), name)
 
 
 def get(settings, key: str, path: str, **params: Any) -> requests.Response:

@@ -11,6 +11,7 @@ from processors.app import build
 from sluice.kafka.admin import admin_client, ensure_topics
 from sluice.kafka.topics import TopicSpec
 from sluice.storage.postgres import connect
+from sluice.storage.redis import client as redis_client
 from tests.integration.api.conftest import make_key, walk
 from tests.support.processing import product, publish
 
@@ -31,7 +32,7 @@ def test_health_needs_no_key_and_data_needs_a_valid_one(client, settings):
     name, key = make_key(settings)
     assert client.get("/api/v1/products?limit=1", headers={"X-API-Key": key}).status_code == 200
     with connect(settings.postgres_writer_url, autocommit=True) as conn:
-        assert keys.revoke(conn, name)
+        assert keys.revoke(conn, redis_client(settings.redis_url), name)
     revoked = client.get("/api/v1/products?limit=1", headers={"X-API-Key": key})
     assert revoked.status_code == 401 and "revoked" in revoked.json["error"]["message"]
 
