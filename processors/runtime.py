@@ -6,9 +6,16 @@ the batch in hand — and every sink write is an idempotent upsert, so a replay 
 
 - A message the handler refuses goes to the dead-letter topic (and the sink's rejected-items
   table); the loop keeps going.
-- A sink that is unavailable (a database outage) is retried with backoff while the assigned
-  partitions are paused: nothing is committed past unwritten data, nothing is dead-lettered.
-- SIGTERM (:meth:`Runtime.stop`) only sets a flag: the batch in hand is finished and committed.
+- A sink that is unavailable (a database outage) costs no loop of its own: the batch is
+  dropped unwritten, every assigned partition is paused and the batch's partitions are sought
+  back to its first offsets; the one loop keeps polling (heartbeats, rebalances, the stop
+  flag) and resumes after a growing backoff, reading the same messages again. Nothing is
+  committed past unwritten data and nothing is dead-lettered for an outage.
+- A rebalance never strands a batch: the loop holds no unwritten batch while it polls, and a
+  commit the group refuses (the partitions moved meanwhile) leaves the batch to the new owner,
+  which replays it into idempotent writes.
+- SIGTERM (:meth:`Runtime.stop`) only sets a flag: a batch being written is finished and
+  committed; during an outage the loop sees the flag at its next poll and exits at once.
 - Memory is bounded by the batch size and by librdkafka's prefetch limits.
 """
 
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +48,44 @@ class RunStats:
     sink_retries: int = 0
     reason: str = ""
     rejections_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+#: what the group coordinator answers a commit from a member whose partitions have moved on
+_COMMIT_REFUSED_BY_REBALANCE = frozenset(
+    {
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError._STATE,
+    }
+)
+
+#: builds the consumer from its configuration (a test passes a scripted one)
+ConsumerFactory = Callable[[dict[str, object]], Consumer]
+
+
+@dataclass
+class Backoff:
+    """When the next write may be tried after failures: 0.5 s, doubling up to ``limit``."""
+
+    limit: float
+    first: float = 0.5
+    delay: float = 0.0
+    until: float | None = None
+
+    def failed(self, now: float) -> float:
+        """Record a failure at ``now``; returns the wait before the next attempt."""
+        self.delay = self.first if not self.delay else min(self.delay * 2, self.limit)
+        self.until = now + self.delay
+        return self.delay
+
+    def waiting(self, now: float) -> bool:
+        """True while the wait after the last failure lasts."""
+        return self.until is not None and now < self.until
+
+    def succeeded(self) -> None:
+        """A write went through: the next failure starts from the first delay again."""
+        self.delay, self.until = 0.0, None
 
 
 def consumer_config(kafka: Mapping[str, Any], group: str, **overrides: object) -> dict[str, object]:
@@ -82,6 +127,8 @@ class Runtime:
         consumer_overrides: dict[str, object] | None = None,
         metrics: GroupMetrics | None = None,
         commit_before_write: bool = False,
+        consumer_factory: ConsumerFactory = Consumer,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kafka = kafka
         self.group = group
@@ -91,14 +138,15 @@ class Runtime:
         self.dead_letters = dead_letters
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
-        self.backoff_max = backoff_max
         self.consumer_overrides = consumer_overrides or {}
         self.metrics = metrics
+        self.consumer_factory = consumer_factory
+        self.clock = clock
         # Test-only: the ordering bug the fault drills must catch.
         self.commit_before_write = commit_before_write
         self._stopping = False
-        self._revoked = False
-        self._backing_off = False
+        self._backoff = Backoff(limit=backoff_max)
+        self._paused = False
         self._consumer: Consumer | None = None
 
     def stop(self, *_: object) -> None:
@@ -108,13 +156,13 @@ class Runtime:
     # -- rebalance callbacks -------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("group=%s assigned %s", self.group, _names(partitions))
-        if self._backing_off:
-            # New partitions stay paused until the sink is back.
+        if self._paused:
+            # New partitions stay paused until the sink is tried again.
             consumer.pause(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Nothing to hand over: between polls no batch is written but uncommitted.
         log.info("group=%s revoked %s", self.group, _names(partitions))
-        self._revoked = True
 
     # -- the loop ----------------------------------------------------------------------------
     def run(
@@ -131,41 +179,56 @@ class Runtime:
         if self.metrics is not None:
             config["statistics.interval.ms"] = STATISTICS_INTERVAL_MS
             config["stats_cb"] = self.metrics.statistics
-        consumer = Consumer(config)
+        consumer = self.consumer_factory(config)
         self._consumer = consumer
-        consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
-        began = time.monotonic()
-        last_message = time.monotonic()
         try:
+            consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
             self._open_sink()
-            while not self._stopping:
-                if timeout is not None and time.monotonic() - began > timeout:
-                    stats.reason = "timeout"
-                    break
-                if max_messages is not None and stats.consumed >= max_messages:
-                    stats.reason = "max_messages"
-                    break
-                want = self.batch_size
-                if max_messages is not None:
-                    want = max(1, min(want, max_messages - stats.consumed))
-                messages = consumer.consume(num_messages=want, timeout=self.poll_timeout)
-                if not messages:
-                    idle = until_idle is not None and time.monotonic() - last_message >= until_idle
-                    if idle and self._caught_up(consumer):
-                        stats.reason = "idle"
-                        break
-                    continue
-                last_message = time.monotonic()
-                self._process(consumer, messages, stats)
-                if on_batch is not None:
-                    on_batch(stats)
-            else:
-                stats.reason = "stopped"
+            stats.reason = self._loop(consumer, stats, max_messages, timeout, until_idle, on_batch)
         finally:
-            consumer.close()
-            self.sink.close()
-            self._consumer = None
+            try:
+                consumer.close()
+            finally:
+                self.sink.close()
+                self._consumer = None
         return stats
+
+    def _loop(
+        self,
+        consumer: Consumer,
+        stats: RunStats,
+        max_messages: int | None,
+        timeout: float | None,
+        until_idle: float | None,
+        on_batch: Callable[[RunStats], None] | None,
+    ) -> str:
+        """The one loop: every poll serves heartbeats, rebalances, the stop flag and the
+        backoff alike. Returns why it ended."""
+        began = last_message = self.clock()
+        while not self._stopping:
+            now = self.clock()
+            if timeout is not None and now - began > timeout:
+                return "timeout"
+            if max_messages is not None and stats.consumed >= max_messages:
+                return "max_messages"
+            if self._paused and not self._backoff.waiting(now):
+                self._resume(consumer)
+            want = self.batch_size
+            if max_messages is not None:
+                want = max(1, min(want, max_messages - stats.consumed))
+            messages = consumer.consume(num_messages=want, timeout=self.poll_timeout)
+            if not messages:
+                idle = until_idle is not None and self.clock() - last_message >= until_idle
+                if idle and not self._paused and self._caught_up(consumer):
+                    return "idle"
+                continue
+            if self._paused:
+                # Paused partitions deliver nothing; a message now means the pause failed.
+                raise RuntimeError(f"message {Origin.of(messages[0])} arrived while paused")
+            last_message = self.clock()
+            if self._process(consumer, messages, stats) and on_batch is not None:
+                on_batch(stats)
+        return "stopped"
 
     def _open_sink(self) -> None:
         # The group forms in the background meanwhile, so connecting now costs no time.
@@ -176,20 +239,31 @@ class Runtime:
                 "group=%s sink not reachable yet (%s); the first write retries", self.group, exc
             )
 
-    def _process(self, consumer: Consumer, messages: list[Message], stats: RunStats) -> None:
-        arrived = time.monotonic()
+    def _process(self, consumer: Consumer, messages: list[Message], stats: RunStats) -> bool:
+        """Handle, write and commit one batch; False when the sink was down (the batch is
+        then sought back, to be read again once the backoff ends)."""
+        arrived = self.clock()
         if self.commit_before_write:
             # The bug itself: a crash from here until the write is done loses the batch.
             self._commit(consumer, messages)
+        good = [message for message in messages if _delivered(message)]
+        batch = self._handle(good)
+        try:
+            self.sink.write(batch)
+            self.dead_letters.publish(batch.rejections)
+        except SinkUnavailable as exc:
+            self._back_off(consumer, good, stats, exc)
+            return False
+        self._backoff.succeeded()
+        if not self.commit_before_write:
+            self._commit(consumer, good)
+        self.sink.after_commit(batch)
+        self._count(stats, good, batch, self.clock() - arrived)
+        return True
+
+    def _handle(self, messages: list[Message]) -> Batch:
         batch = Batch()
-        good: list[Message] = []
         for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    continue
-                raise KafkaException(error)
-            good.append(message)
             try:
                 self.handler.handle(message, batch)
             except Exception as exc:  # a handler bug must not stop the stream or lose the record
@@ -203,16 +277,59 @@ class Runtime:
                         payload=message.value() or b"",
                     )
                 )
-        self._revoked = False
-        if not self._write_with_backoff(consumer, batch, stats):
+        return batch
+
+    def _back_off(
+        self, consumer: Consumer, messages: list[Message], stats: RunStats, exc: Exception
+    ) -> None:
+        """Drop the unwritten batch: pause everything assigned and seek the batch's
+        partitions back to its first offsets, so the same messages come again."""
+        stats.sink_retries += 1
+        if self.metrics is not None:
+            self.metrics.sink_retry()
+        delay = self._backoff.failed(self.clock())
+        if not self._paused:
+            consumer.pause(consumer.assignment())
+            self._paused = True
+        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        for tp in first_offsets(messages):
+            # A partition revoked meanwhile starts from its committed offset at its new owner.
+            if (tp.topic, tp.partition) in assigned:
+                consumer.seek(tp)
+        log.warning("group=%s sink unavailable (%s); retrying in %.1fs", self.group, exc, delay)
+
+    def _resume(self, consumer: Consumer) -> None:
+        self._paused = False
+        consumer.resume(consumer.assignment())
+        log.info("group=%s trying the sink again; partitions resumed", self.group)
+
+    def _commit(self, consumer: Consumer, messages: list[Message]) -> None:
+        """Store and commit the offsets after ``messages``, for partitions still assigned.
+
+        A commit refused because the group moved on is logged, not raised: the writes are
+        idempotent, and whoever owns the partitions now replays from the last commit.
+        """
+        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        offsets = [tp for tp in next_offsets(messages) if (tp.topic, tp.partition) in assigned]
+        try:
+            if offsets:
+                consumer.store_offsets(offsets=offsets)
+            consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            code = error.code() if isinstance(error, KafkaError) else None
+            if code == KafkaError._NO_OFFSET:
+                return
+            if code not in _COMMIT_REFUSED_BY_REBALANCE:
+                raise
             log.warning(
-                "group=%s partitions revoked during an outage; batch left to the new owner",
+                "group=%s commit refused by a rebalance (%s); the partitions' next owner "
+                "replays the batch",
                 self.group,
+                error,
             )
-            return
-        if not self.commit_before_write:
-            self._commit(consumer, good)
-        self.sink.after_commit(batch)
+
+    def _count(self, stats: RunStats, good: list[Message], batch: Batch, seconds: float) -> None:
         stats.consumed += len(good)
         stats.written += len(batch.records)
         stats.rejected += len(batch.rejections)
@@ -226,7 +343,7 @@ class Runtime:
             topics: dict[str, int] = {}
             for message in good:
                 topics[message.topic()] = topics.get(message.topic(), 0) + 1
-            self.metrics.batch(topics, len(batch.records), reasons, time.monotonic() - arrived)
+            self.metrics.batch(topics, len(batch.records), reasons, seconds)
         log.info(
             "group=%s batch messages=%d rows=%d rejected=%d",
             self.group,
@@ -234,56 +351,6 @@ class Runtime:
             len(batch.records),
             len(batch.rejections),
         )
-
-    @staticmethod
-    def _commit(consumer: Consumer, messages: list[Message]) -> None:
-        consumer.store_offsets(offsets=next_offsets(messages))
-        consumer.commit(asynchronous=False)
-
-    def _write_with_backoff(self, consumer: Consumer, batch: Batch, stats: RunStats) -> bool:
-        """Write the batch (and its dead letters); during an outage, pause and retry.
-
-        Returns False when the partitions were revoked meanwhile (the batch is then left
-        uncommitted for whichever consumer gets them).
-        """
-        delay = 0.5
-        while True:
-            try:
-                self.sink.write(batch)
-                self.dead_letters.publish(batch.rejections)
-            except SinkUnavailable as exc:
-                stats.sink_retries += 1
-                if self.metrics is not None:
-                    self.metrics.sink_retry()
-                if not self._backing_off:
-                    self._backing_off = True
-                    consumer.pause(consumer.assignment())
-                log.warning(
-                    "group=%s sink unavailable (%s); retrying in %.1fs", self.group, exc, delay
-                )
-                deadline = time.monotonic() + delay
-                while time.monotonic() < deadline:
-                    # Serve heartbeats and rebalances; paused partitions deliver nothing.
-                    stray = consumer.poll(0.2)
-                    if stray is not None and stray.error() is None:
-                        raise RuntimeError(
-                            f"message {Origin.of(stray)} arrived while paused"
-                        ) from exc
-                    if self._stopping and self._revoked:
-                        break
-                if self._revoked:
-                    self._resume(consumer)
-                    return False
-                delay = min(delay * 2, self.backoff_max)
-                continue
-            self._resume(consumer)
-            return True
-
-    def _resume(self, consumer: Consumer) -> None:
-        if self._backing_off:
-            self._backing_off = False
-            consumer.resume(consumer.assignment())
-            log.info("group=%s sink is back; partitions resumed", self.group)
 
     def _caught_up(self, consumer: Consumer) -> bool:
         """True when every assigned partition's committed offset is at its end."""
@@ -297,6 +364,25 @@ class Runtime:
             if position < high:
                 return False
         return True
+
+
+def _delivered(message: Message) -> bool:
+    """True for a message; False for an end-of-partition event; raises on a consumer error."""
+    error = message.error()
+    if error is None:
+        return True
+    if error.code() == KafkaError._PARTITION_EOF:
+        return False
+    raise KafkaException(error)
+
+
+def first_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
+    """Per partition, the offset of the first of ``messages`` (where a replay starts)."""
+    first: dict[tuple[str, int], int] = {}
+    for message in messages:
+        key = (message.topic(), message.partition())
+        first[key] = min(first.get(key, message.offset()), message.offset())
+    return [TopicPartition(topic, part, offset) for (topic, part), offset in first.items()]
 
 
 def next_offsets(messages: list[Message]) -> list[TopicPartition]:

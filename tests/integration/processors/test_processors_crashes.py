@@ -1,4 +1,4 @@
-"""Two normalizers in one group, one killed with SIGKILL: the other takes its partitions.
+"""Normalizers as processes: a member killed while another runs, a stop during an outage.
 
 A normalizer killed and restarted by the supervisor mid-stream is a fault drill
 (tests/drills/test_processor_drills.py), compared row for row with a run without faults.
@@ -9,10 +9,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
+from processors.runtime import consumer_config
 from sluice.storage.postgres import connect
 from tests.support.crawling import wait_for
 from tests.support.processing import product, publish
@@ -78,3 +81,60 @@ def test_two_normalizers_share_the_partitions_and_one_finishes_when_the_other_di
     assert survivor.returncode == 0, output[-2000:]
     assert "assigned" in output and "revoked" in output  # it did go through a rebalance
     assert counts(settings, source) == (total, total)
+
+
+class Output:
+    """A process's merged output, collected as it comes so a test can wait on a line."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._reader.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.lines.append(line.decode(errors="replace"))
+
+    def says(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def text(self) -> str:
+        self._reader.join(10)
+        return "".join(self.lines)
+
+
+def test_sigterm_during_a_database_outage_ends_the_normalizer_with_nothing_committed(
+    migrated, stack, settings, scratch_topic, source
+):
+    crawl_id = f"test-{uuid.uuid4().hex[:8]}"
+    group = f"outage-{crawl_id}"
+    stack.supervisor.stop("postgres")
+    try:
+        publish(
+            settings,
+            scratch_topic,
+            [product(source, f"SKU-{i}", "7.00", 0, crawl_id) for i in range(50)],
+        )
+        normalizer = start_normalizer(settings, scratch_topic, group)
+        output = Output(normalizer)
+        wait_for(lambda: output.says("sink unavailable"), 120, what="a failed write")
+        normalizer.send_signal(signal.SIGTERM)
+        try:
+            # A hang here is the failure: the stop must not wait for the database.
+            code = normalizer.wait(30)
+        finally:
+            normalizer.kill()
+    finally:
+        stack.supervisor.start("postgres")
+    assert (code, committed_messages(settings, scratch_topic, group)) == (0, 0), output.text()
+
+
+def committed_messages(settings, topic: str, group: str) -> int:
+    """How many messages of ``topic`` consumer group ``group`` has committed."""
+    consumer = Consumer(consumer_config(settings.kafka, group))
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        partitions = [TopicPartition(topic, n) for n in metadata.partitions]
+        return sum(max(tp.offset, 0) for tp in consumer.committed(partitions, timeout=10))
+    finally:
+        consumer.close()

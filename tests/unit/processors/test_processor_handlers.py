@@ -13,31 +13,7 @@ from processors.archiver import MAX_DOCUMENT_BYTES, ArchiveHandler, raw_document
 from processors.base import Batch
 from processors.normalizer import NormalizeHandler, ProductRow, QuoteRow
 from processors.runtime import next_offsets
-
-
-class FakeMessage:
-    """The parts of a confluent_kafka.Message the handlers read."""
-
-    def __init__(self, value: bytes, offset: int = 7, key: bytes = b"k", partition: int = 1):
-        self._value, self._offset, self._key, self._partition = value, offset, key, partition
-
-    def value(self) -> bytes:
-        return self._value
-
-    def key(self) -> bytes:
-        return self._key
-
-    def topic(self) -> str:
-        return "sluice.raw.products"
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def error(self) -> None:
-        return None
+from tests.unit.processors.kafka_doubles import FakeMessage
 
 
 def product_envelope(**item_overrides: object) -> dict:
