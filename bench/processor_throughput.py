@@ -10,8 +10,8 @@ of its own and each timed from its first commit to its last (:mod:`bench.commit_
   runs find the same tables);
 - the raw SQL pipeline of :mod:`bench.sql_pipeline` into copies of the product tables;
 and, in this process, a raw ``COPY`` of the same rows into a plain table. A second topic of
-``--docs`` envelopes measures the archiver beside a raw ``insert_many`` of the same documents
-into a collection with the archive's indexes.
+``--docs`` envelopes measures the archiver beside a raw ``insert_many`` of the same documents;
+each writes into an empty scratch database whose ``raw_items`` has the archive's indexes.
 Needs the stack (`sluice stack up`) and the schema (`sluice migrate`). Uses scratch topics,
 sources, tables and collections, and removes them afterwards.
 """
@@ -19,10 +19,13 @@ sources, tables and collections, and removes them afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 from bench import sql_pipeline, timed_consumer
 from bench.backlog import ROW_COLUMNS, clean_up, envelopes, fill, forget_products, row_of
@@ -123,23 +126,46 @@ def sql_pipeline_rate(settings, topic: str, expect: int) -> float:
             sql_pipeline.drop(conn, tables)
 
 
-def insert_many_rate(settings, messages: list[tuple[bytes, bytes]]) -> float:
-    """Documents/s of ``insert_many`` (batches of 500, unordered, as the archiver writes) of
-    the archived form of ``messages`` into a scratch collection with the archive's indexes."""
-    docs = [document_for(v, Origin("bench", 0, n, k)) for n, (k, v) in enumerate(messages)]
+@contextlib.contextmanager
+def scratch_archive(settings) -> Iterator[str]:
+    """A fresh MongoDB database whose ``raw_items`` has the archive's indexes; its name.
+
+    The archiver and its baseline each write into one, so both insert into an empty
+    collection with the same indexes (the live archive's size would tax only the archiver).
+    """
     client = mongo.client(settings.mongo_url, timeout=120)
     database = f"sluice_bench_{uuid.uuid4().hex[:8]}"
     try:
         scratch = client[database]["raw_items"]
         for spec in RAW_ITEMS_INDEXES:
             scratch.create_index(list(spec.keys), name=spec.name)
-        began = time.monotonic()
-        for start in range(0, len(docs), 500):
-            scratch.insert_many(docs[start : start + 500], ordered=False)
-        return len(docs) / (time.monotonic() - began)
+        yield database
     finally:
         client.drop_database(database)
         client.close()
+
+
+def archiver_rate(settings, topic: str, expect: int) -> float:
+    """Docs/s of the archiver over ``topic``, archiving into a scratch database."""
+    with scratch_archive(settings) as database:
+        url = urlunsplit(urlsplit(settings.mongo_url)._replace(path=f"/{database}"))
+        return consumer_rate(settings, "archiver", topic, expect, env={"SLUICE_MONGO_URL": url})
+
+
+def insert_many_rate(settings, messages: list[tuple[bytes, bytes]]) -> float:
+    """Documents/s of ``insert_many`` (batches of 500, unordered, as the archiver writes) of
+    the archived form of ``messages`` into a scratch collection with the archive's indexes."""
+    docs = [document_for(v, Origin("bench", 0, n, k)) for n, (k, v) in enumerate(messages)]
+    with scratch_archive(settings) as database:
+        client = mongo.client(settings.mongo_url, timeout=120)
+        try:
+            scratch = client[database]["raw_items"]
+            began = time.monotonic()
+            for start in range(0, len(docs), 500):
+                scratch.insert_many(docs[start : start + 500], ordered=False)
+            return len(docs) / (time.monotonic() - began)
+        finally:
+            client.close()
 
 
 def measure(settings, rows: int, docs: int) -> list[Figure]:
@@ -216,9 +242,7 @@ def measure(settings, rows: int, docs: int) -> list[Figure]:
                 [ARCHIVER],
                 lambda: [
                     ARCHIVER.measured(
-                        Quantity(
-                            consumer_rate(settings, "archiver", docs_backlog(), docs), "docs/s"
-                        ),
+                        Quantity(archiver_rate(settings, docs_backlog(), docs), "docs/s"),
                         Quantity(insert_many_rate(settings, docs_messages), "docs/s"),
                         note=f"{docs:,} documents",
                     )

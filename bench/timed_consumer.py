@@ -49,8 +49,11 @@ def run(
     processes: int = 1,
     tables: Tables | None = None,
     timeout: float = 600,
+    env: dict[str, str] | None = None,
 ) -> list[CommitClock]:
     """Start ``processes`` consumers of ``kind`` in group ``group`` at once; their clocks.
+
+    ``env`` adds to the consumers' environment (e.g. another archive database).
 
     Raises RuntimeError naming the log file when one fails or outlasts ``timeout`` seconds.
     """
@@ -58,6 +61,7 @@ def run(
             "--group", group, "--expect", str(expect)]  # fmt: skip
     if tables is not None:
         argv += ["--tables", f"{tables.products},{tables.prices}"]
+    environment = {**os.environ, **(env or {})}
     log_dir = settings.stack_dir / "logs" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     started = []
@@ -65,7 +69,7 @@ def run(
         log_file = log_dir / f"{group}-{n}.log"
         with log_file.open("w") as err:
             proc = subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=err, text=True, env=os.environ.copy()
+                argv, stdout=subprocess.PIPE, stderr=err, text=True, env=environment
             )
         started.append((proc, log_file))
     deadline = time.monotonic() + timeout
