@@ -126,7 +126,7 @@ def test_the_backoff_doubles_up_to_its_limit_and_restarts_after_a_write():
 
 def test_a_partition_revoked_during_an_outage_is_left_to_its_new_owner():
     def move_partition_one(consumer: ScriptedConsumer, call: int) -> None:
-        if call == 2:  # the first write failed on call 1's batch
+        if consumer.state[0].paused and 1 in consumer.assigned:  # during the outage
             consumer.revoke({1})
 
     consumer = ScriptedConsumer(
@@ -144,7 +144,7 @@ def test_a_partition_assigned_during_an_outage_waits_until_the_sink_is_tried_aga
     paused_when_assigned: list[bool] = []
 
     def add_partition_one(consumer: ScriptedConsumer, call: int) -> None:
-        if call == 2:  # the first write failed on call 1's batch
+        if consumer.state[0].paused and 1 not in consumer.assigned:  # during the outage
             consumer.assign({1})
             paused_when_assigned.append(consumer.state[1].paused)
 
