@@ -47,6 +47,15 @@ def archived_docs(raw, ids: list[str]) -> list[dict]:
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
+def daily_products(source: str, crawl_id: str, days: int, skus: int) -> list:
+    """``skus`` products seen on each of ``days`` days, each day's price a unit higher."""
+    return [
+        product(source, f"SKU-{i}", f"{5 + day}.00", day, crawl_id)
+        for day in range(days)
+        for i in range(skus)
+    ]
+
+
 def symbols(n: int) -> list[str]:
     return ["T" + "".join(random.choices(string.ascii_uppercase, k=6)) for _ in range(n)]
 
@@ -199,11 +208,7 @@ def test_replaying_a_topic_from_offset_zero_changes_no_row(
 ):
     crawl_id = f"test-{uuid.uuid4().hex[:8]}"
     syms = symbols(2)
-    messages = [
-        product(source, f"SKU-{i}", f"{5 + day}.00", day, crawl_id)
-        for day in range(3)
-        for i in range(8)
-    ]
+    messages = daily_products(source, crawl_id, days=3, skus=8)
     messages += [quote(s, f"{20 + d}.00", d, crawl_id) for s in syms for d in range(2)]
     publish(settings, scratch_topic, messages)
     run(settings, "normalizer", scratch_topic)
@@ -306,11 +311,7 @@ def test_rows_the_database_refuses_are_rejected_alone_and_a_replay_changes_nothi
 ):
     crawl_id = f"test-{uuid.uuid4().hex[:8]}"
     syms = symbols(2)
-    messages = [
-        product(source, f"SKU-{i}", f"{5 + day}.00", day, crawl_id)
-        for day in range(2)
-        for i in range(10)
-    ]
+    messages = daily_products(source, crawl_id, days=2, skus=10)
     messages += [quote(s, "20.00", 0, crawl_id) for s in syms]
     # Valid for the contract, refused by the columns: numeric(18, 4), integer, bigint.
     refused = [
