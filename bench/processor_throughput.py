@@ -8,7 +8,8 @@ of its own and each timed from its first commit to its last (:mod:`bench.commit_
 - the running normalizer (as `sluice process` builds it), until its offsets are committed;
 - two normalizer processes sharing the backlog (the first run's rows removed before, so both
   runs find the same tables);
-- the raw SQL pipeline of :mod:`bench.sql_pipeline` into copies of the product tables;
+- the raw SQL pipeline of :mod:`bench.sql_pipeline` into copies of the product tables, as one
+  process and as two sharing the backlog (the ceiling this machine sets for two normalizers);
 and, in this process, a raw ``COPY`` of the same rows into a plain table. A second topic of
 ``--docs`` envelopes measures the archiver beside a raw ``insert_many`` of the same documents;
 each writes into an empty scratch database whose ``raw_items`` has the archive's indexes.
@@ -70,6 +71,13 @@ TWO_PROCESSES = Expected(
     "2 normalizer processes",
     "1 normalizer process",
 )
+TWO_SQL_PIPELINES = Expected(
+    "sql_pipeline_two_vs_one",
+    "two raw SQL pipelines ÷ one (what this machine allows the row above)",
+    None,
+    "2 raw SQL pipeline processes",
+    "1 raw SQL pipeline process",
+)
 ARCHIVER = Expected(
     "archiver_vs_insert_many",
     "archiver ÷ raw insert_many",
@@ -77,7 +85,7 @@ ARCHIVER = Expected(
     "archiver, until committed",
     "insert_many, batches of 500",
 )
-ROWS = (RAW_CONSUMER, RAW_COPY, SQL_PIPELINE, TWO_PROCESSES, ARCHIVER)
+ROWS = (RAW_CONSUMER, RAW_COPY, SQL_PIPELINE, TWO_PROCESSES, TWO_SQL_PIPELINES, ARCHIVER)
 
 
 def consumer_rate(settings, kind: str, topic: str, expect: int, processes: int = 1, **kw) -> float:
@@ -114,13 +122,14 @@ def raw_copy_rate(settings, rows: list[tuple]) -> float:
             conn.execute(f"DROP TABLE {table}")
 
 
-def sql_pipeline_rate(settings, topic: str, expect: int) -> float:
-    """Messages/s of the raw SQL pipeline over ``topic``, into fresh copies of the tables."""
+def sql_pipeline_rate(settings, topic: str, expect: int, processes: int = 1) -> float:
+    """Messages/s of ``processes`` raw SQL pipelines over ``topic`` (a fresh group), into
+    fresh copies of the tables they share."""
     tables = sql_pipeline.Tables.fresh()
     with postgres.connect(settings.postgres_url, autocommit=True) as conn:
         sql_pipeline.create(conn, tables)
     try:
-        return consumer_rate(settings, "sql", topic, expect, tables=tables)
+        return consumer_rate(settings, "sql", topic, expect, processes, tables=tables)
     finally:
         with postgres.connect(settings.postgres_url, autocommit=True) as conn:
             sql_pipeline.drop(conn, tables)
@@ -190,6 +199,9 @@ def measure(settings, rows: int, docs: int) -> list[Figure]:
         return rate
 
     normalizer = Once("the normalizer (one process)", one_process)
+    one_pipeline = Once(
+        "the raw SQL pipeline (one process)", lambda: sql_pipeline_rate(settings, backlog(), rows)
+    )
 
     note = f"{rows:,} messages"
 
@@ -220,10 +232,14 @@ def measure(settings, rows: int, docs: int) -> list[Figure]:
             ),
             *attempt(
                 [SQL_PIPELINE],
+                lambda: [SQL_PIPELINE.measured(q(normalizer()), q(one_pipeline()), note=note)],
+            ),
+            *attempt(
+                [TWO_SQL_PIPELINES],
                 lambda: [
-                    SQL_PIPELINE.measured(
-                        q(normalizer()),
-                        q(sql_pipeline_rate(settings, backlog(), rows)),
+                    TWO_SQL_PIPELINES.measured(
+                        q(sql_pipeline_rate(settings, backlog(), rows, processes=2)),
+                        q(one_pipeline()),
                         note=note,
                     )
                 ],

@@ -6,7 +6,7 @@ KIND is what consumes:
 - ``normalizer`` / ``archiver``: the Sluice processor as `sluice process` builds it (with its
   metrics), until the group is caught up and idle;
 - ``raw``: a plain confluent-kafka consumer that JSON-decodes every message and commits after
-  each batch, until it has ``--expect`` messages;
+  each batch, until it has ``--expect`` messages or its group has committed the backlog;
 - ``sql``: the raw SQL pipeline (:mod:`bench.sql_pipeline`) into the tables ``--tables``.
 Every kind reads batches of 500 and commits synchronously after each. The process prints one
 JSON line, its :class:`~bench.commit_clock.CommitClock`; :func:`run` starts such processes and
@@ -29,6 +29,7 @@ from confluent_kafka import Consumer, KafkaException
 from bench.backlog import row_of
 from bench.commit_clock import CommitClock
 from bench.sql_pipeline import Tables, write_batch
+from sluice.kafka import lag
 from sluice.settings import load_settings
 from sluice.storage import postgres
 
@@ -122,11 +123,16 @@ def _plain(settings, topic: str, group: str, expect: int, tables: Tables | None)
     )  # fmt: skip
     conn = postgres.connect(settings.postgres_url, autocommit=True) if tables else None
     consumer.subscribe([topic])
+    # With several processes in the group none sees all ``expect``: each stops once the
+    # group has committed the whole backlog.
+    marks = lag.end_offsets(settings.kafka, [topic])
     consumed = 0
     try:
         while consumed < expect:
             messages = consumer.consume(num_messages=BATCH, timeout=1.0)
             if not messages:
+                if lag.committed_behind(consumer, marks) == 0:
+                    break
                 continue
             decoded = []
             for message in messages:
