@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, and_, or_
+from sqlalchemy import Column, ColumnElement, Select, literal, tuple_
 from sqlalchemy.engine import Connection
 
 from api.pagination import decode_cursor, encode_cursor
@@ -59,14 +59,14 @@ def page_query(
         value, last_id = decode_cursor(cursor, sort, key.kind)
         if key.column == "id":
             query = query.where(id_column < last_id if key.descending else id_column > last_id)
-        elif key.descending:
-            query = query.where(
-                or_(sort_column < value, and_(sort_column == value, id_column < last_id))
-            )
         else:
-            query = query.where(
-                or_(sort_column > value, and_(sort_column == value, id_column > last_id))
-            )
+            # A row comparison, not `col > v OR (col = v AND id > last)`: PostgreSQL starts a
+            # (col, id) index scan at the row itself, where the OR would walk the index from its
+            # first entry to the cursor, discarding rows (a deep page would read most of it).
+            # The sort columns are NOT NULL, where both forms select the same rows.
+            after = tuple_(sort_column, id_column)
+            position = tuple_(literal(value, sort_column.type), literal(last_id, id_column.type))
+            query = query.where(after < position if key.descending else after > position)
     order = [sort_column.desc(), id_column.desc()] if key.descending else [sort_column, id_column]
     if key.column == "id":
         order = order[:1]
