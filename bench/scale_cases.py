@@ -105,8 +105,8 @@ FILTERS = (
     _filter("availability", lambda s: s.availability),
     _filter("min_price", lambda s: s.price),
     _filter("max_price", lambda s: s.price),
-    _filter("q", lambda s: s.model, "?q= (a model number: rare)"),
-    Case("q_word", "?q= (a kind of product: common)", lambda s: {"q": s.word}),
+    _filter("q", lambda s: s.model, "?q= a rare word"),
+    Case("q_word", "?q= a common word", lambda s: {"q": s.word}),
     _filter("updated_since", lambda s: s.updated_at.isoformat()),
 )
 SORTS = tuple(_sort(sort) for sort in (*PRODUCT_SORTS, *(f"-{s}" for s in PRODUCT_SORTS)))
