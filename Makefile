@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv tools up down status demo test drills bench lint format constraints clean
+.PHONY: help deps venv tools up down status demo test drills bench bench-scale lint format constraints clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,11 @@ bench: deps venv ## Start the stack, run every benchmark beside its raw baseline
 	@$(BIN)/sluice stack up
 	@$(BIN)/sluice migrate
 	@$(BIN)/python -m bench --scale $(BENCH_SCALE)
+
+bench-scale: deps venv ## API keyset pages over 10M products and 100M price rows (BENCH_SCALE shrinks them)
+	@$(BIN)/sluice stack up
+	@$(BIN)/sluice migrate
+	@$(BIN)/python -m bench.scale_model --scale $(BENCH_SCALE)
 
 lint: venv ## ruff
 	@$(BIN)/ruff check .

@@ -23,14 +23,17 @@ from sluice.storage.redis import client as redis_client
 
 
 @contextlib.contextmanager
-def served(settings, workers: int = 2, threads: int = 4) -> Iterator[int]:
+def served(
+    settings, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None
+) -> Iterator[int]:
     """`sluice api` itself (gunicorn, its access log included) on a free port; yields the
-    port. Its output goes to ``logs/bench/api.log`` under the stack folder."""
+    port. ``env`` adds to its environment. Its output goes to ``logs/bench/api.log`` under
+    the stack folder."""
     port = children.free_port()
     log_file = settings.stack_dir / "logs" / "bench" / "api.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     sluice = str(Path(sys.executable).with_name("sluice"))
-    env = {**os.environ, "SLUICE_API_URL": f"http://127.0.0.1:{port}"}
+    env = {**os.environ, **(env or {}), "SLUICE_API_URL": f"http://127.0.0.1:{port}"}
     argv = [sluice, "api", "--workers", str(workers), "--threads", str(threads)]
     with log_file.open("w") as out:
         server = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)

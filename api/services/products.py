@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from api.listing import page
+from api.listing import PageStatement, fetch, page_query
 from api.schemas import PRODUCT_SORTS
 from api.tables import product_prices, products
 
@@ -33,9 +33,14 @@ def filtered(filters: dict[str, Any]) -> Select:
     return query
 
 
+def products_page(filters: dict[str, Any]) -> PageStatement:
+    """The ``SELECT`` of one page of the products listing (what :func:`list_products` runs)."""
+    return page_query(filtered(filters), products.c.id, PRODUCT_SORTS, filters)
+
+
 def list_products(conn: Connection, filters: dict[str, Any]) -> tuple[list[dict], str | None]:
     """One page of products."""
-    return page(conn, filtered(filters), products.c.id, PRODUCT_SORTS, filters)
+    return fetch(conn, products_page(filters))
 
 
 def get_product(conn: Connection, product_id: int) -> dict | None:
@@ -44,9 +49,15 @@ def get_product(conn: Connection, product_id: int) -> dict | None:
     return dict(row) if row else None
 
 
+def prices_page(product_id: int, filters: dict[str, Any]) -> PageStatement:
+    """The ``SELECT`` of one page of a product's price history (what :func:`list_prices`
+    runs)."""
+    query = select(product_prices).where(product_prices.c.product_id == product_id)
+    return page_query(query, product_prices.c.id, {"id": "int"}, filters)
+
+
 def list_prices(
     conn: Connection, product_id: int, filters: dict[str, Any]
 ) -> tuple[list[dict], str | None]:
     """A product's price history, oldest first."""
-    query = select(product_prices).where(product_prices.c.product_id == product_id)
-    return page(conn, query, product_prices.c.id, {"id": "int"}, filters)
+    return fetch(conn, prices_page(product_id, filters))
