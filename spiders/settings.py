@@ -59,6 +59,8 @@ REDIS_URL = _sluice.redis_url
 SLUICE_LEASE_TTL = 30.0
 SLUICE_REDIS_RETRIES = 20
 SLUICE_POLL_INTERVAL = 0.5
+# Requests leased per round trip; the worker keeps the extra ones until its engine asks.
+SLUICE_LEASE_BATCH = 8
 DUPEFILTER_CAPACITY = 10_000_000
 DUPEFILTER_ERROR_RATE = 0.0001
 
