@@ -26,6 +26,7 @@ import psycopg
 from psycopg import sql
 
 from bench.scale_cases import Sample
+from sluice.schemas.normalize import AVAILABILITY
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,6 @@ BRANDS = 5_000
 MODELS = 100_000
 ADJECTIVES = ("Steel", "Oak", "Compact", "Deluxe", "Classic", "Smart", "Mini", "Pro")
 NOUNS = ("Chair", "Lamp", "Kettle", "Drill", "Speaker", "Backpack", "Blender", "Desk", "Tent")
-AVAILABILITY = (
-    "in_stock",
-    "out_of_stock",
-    "preorder",
-    "presale",
-    "backorder",
-    "sold_out",
-    "discontinued",
-    "limited_availability",
-    "in_store_only",
-    "online_only",
-    "unknown",
-)
 #: seconds in the two years the times spread over
 SPREAD = 2 * 365 * 24 * 3600
 
