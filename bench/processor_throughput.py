@@ -28,6 +28,8 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+from pymongo.database import Database
+
 from bench import sql_pipeline, timed_consumer
 from bench.backlog import ROW_COLUMNS, clean_up, envelopes, fill, forget_products, row_of
 from bench.commit_clock import combined_rate
@@ -136,28 +138,27 @@ def sql_pipeline_rate(settings, topic: str, expect: int, processes: int = 1) -> 
 
 
 @contextlib.contextmanager
-def scratch_archive(settings) -> Iterator[str]:
-    """A fresh MongoDB database whose ``raw_items`` has the archive's indexes; its name.
+def scratch_archive(settings) -> Iterator[Database]:
+    """A fresh MongoDB database whose ``raw_items`` has the archive's indexes.
 
     The archiver and its baseline each write into one, so both insert into an empty
     collection with the same indexes (the live archive's size would tax only the archiver).
     """
     client = mongo.client(settings.mongo_url, timeout=120)
-    database = f"sluice_bench_{uuid.uuid4().hex[:8]}"
+    database = client[f"sluice_bench_{uuid.uuid4().hex[:8]}"]
     try:
-        scratch = client[database]["raw_items"]
         for spec in RAW_ITEMS_INDEXES:
-            scratch.create_index(list(spec.keys), name=spec.name)
+            database["raw_items"].create_index(list(spec.keys), name=spec.name)
         yield database
     finally:
-        client.drop_database(database)
+        client.drop_database(database.name)
         client.close()
 
 
 def archiver_rate(settings, topic: str, expect: int) -> float:
     """Docs/s of the archiver over ``topic``, archiving into a scratch database."""
     with scratch_archive(settings) as database:
-        url = urlunsplit(urlsplit(settings.mongo_url)._replace(path=f"/{database}"))
+        url = urlunsplit(urlsplit(settings.mongo_url)._replace(path=f"/{database.name}"))
         return consumer_rate(settings, "archiver", topic, expect, env={"SLUICE_MONGO_URL": url})
 
 
@@ -166,15 +167,11 @@ def insert_many_rate(settings, messages: list[tuple[bytes, bytes]]) -> float:
     the archived form of ``messages`` into a scratch collection with the archive's indexes."""
     docs = [document_for(v, Origin("bench", 0, n, k)) for n, (k, v) in enumerate(messages)]
     with scratch_archive(settings) as database:
-        client = mongo.client(settings.mongo_url, timeout=120)
-        try:
-            scratch = client[database]["raw_items"]
-            began = time.monotonic()
-            for start in range(0, len(docs), 500):
-                scratch.insert_many(docs[start : start + 500], ordered=False)
-            return len(docs) / (time.monotonic() - began)
-        finally:
-            client.close()
+        scratch = database["raw_items"]
+        began = time.monotonic()
+        for start in range(0, len(docs), 500):
+            scratch.insert_many(docs[start : start + 500], ordered=False)
+        return len(docs) / (time.monotonic() - began)
 
 
 def measure(settings, rows: int, docs: int) -> list[Figure]:

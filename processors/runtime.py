@@ -288,10 +288,11 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.sink_retry()
         delay = self._backoff.failed(self.clock())
+        assignment = consumer.assignment()
         if not self._paused:
-            consumer.pause(consumer.assignment())
+            consumer.pause(assignment)
             self._paused = True
-        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        assigned = {(tp.topic, tp.partition) for tp in assignment}
         for tp in first_offsets(messages):
             # A partition revoked meanwhile starts from its committed offset at its new owner.
             if (tp.topic, tp.partition) in assigned:
