@@ -61,25 +61,36 @@ def test_two_normalizers_share_the_partitions_and_one_finishes_when_the_other_di
     migrated, settings, scratch_topic, source
 ):
     crawl_id = f"test-{uuid.uuid4().hex[:8]}"
-    total = 4000
-    publish(
-        settings,
-        scratch_topic,
-        [product(source, f"SKU-{i}", "7.00", 0, crawl_id) for i in range(total)],
-    )
+    half = 2000
+
+    def batch(first: int) -> list:
+        skus = range(first, first + half)
+        return [product(source, f"SKU-{i}", "7.00", 0, crawl_id) for i in skus]
+
+    publish(settings, scratch_topic, batch(0))
     group = f"pair-{crawl_id}"
     survivor = start_normalizer(settings, scratch_topic, group)
     victim = start_normalizer(settings, scratch_topic, group)
-    wait_for(lambda: counts(settings, source)[0] >= 400, 120, what="400 rows")
+    said = Output(survivor)
+    victim_said = Output(victim)
+    wait_for(
+        lambda: said.says("assigned") and victim_said.says("assigned"),
+        120,
+        what="both members to hold partitions",
+    )
+    wait_for(lambda: counts(settings, source)[0] >= half, 120, what=f"{half} rows")
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
-    # The survivor takes the dead member's partitions after the session timeout.
-    wait_for(lambda: counts(settings, source)[0] == total, 180, what=f"{total} rows")
+    # Published after the kill, so the dead member's partitions hold work only the survivor
+    # can do, once it takes them over after the session timeout.
+    publish(settings, scratch_topic, batch(half))
+    wait_for(lambda: counts(settings, source)[0] == 2 * half, 180, what=f"{2 * half} rows")
     survivor.send_signal(signal.SIGTERM)
-    output = survivor.communicate(timeout=60)[0].decode()
-    assert survivor.returncode == 0, output[-2000:]
+    code = survivor.wait(60)
+    output = said.text()
+    assert code == 0, output[-2000:]
     assert "assigned" in output and "revoked" in output  # it did go through a rebalance
-    assert counts(settings, source) == (total, total)
+    assert counts(settings, source) == (2 * half, 2 * half)
 
 
 class Output:
