@@ -186,10 +186,11 @@ class LeasedScheduler(Scheduler):
         try:
             staged = self.df.stage(request, self.encode, self.spider)
         except Exception:
-            # Never lose a request quietly: count it, so the crawl's summary reports it.
+            # Never lose a request quietly: count it, so the crawl's summary reports it. The
+            # lease it would have replaced stays open: it lapses and the page is fetched again.
             self.stats.inc_value("scheduler/unqueued")
             log.exception("could not queue %s", request.url)
-            staged = False
+            return False
         self._complete_lease(superseded)
         if staged and (self._flush_call is None or not self._flush_call.active()):
             self._flush_call = reactor.callLater(0, self._flush_soon)
