@@ -56,6 +56,11 @@ class CrawlKeys:
         """HASH lease id -> "<score>|<encoded request>", to put a lapsed lease back."""
         return f"{self.prefix}:leased"
 
+    def pop_call(self, call_id: str) -> str:
+        """STRING marking a pop call as made, so the same call retried after a lost reply
+        leases nothing more (expires on its own)."""
+        return f"{self.prefix}:pop:{call_id}"
+
     @property
     def sequence(self) -> str:
         """Counter giving each queued request its place among requests of equal priority."""

@@ -82,10 +82,10 @@ end
 # (the politeness next-send key: reserved sends, or a Retry-After pause). A skipped host never
 # holds the others up; a request leased ahead of its turn waits for it in the worker (the
 # politeness middleware), at most the window.
-# KEYS: hosts, queued, leases, leased, leased_pages. ARGV: now, queue prefix, ttl_ms, lease id
-# prefix, page budget (0: none), politeness next prefix, politeness intervals hash, default
-# interval, look-ahead (ms), most leases. Returns {requeued, budget spent (1|0), ms until a host
-# may be ready (-1: nothing queued), request...}; the j-th request is leased as '<prefix>-<j>'.
+# KEYS: hosts, queued, leases, leased, leased_pages, call marker. ARGV: now, queue prefix, ttl_ms,
+# lease id prefix, page budget (0: none), politeness next prefix, politeness intervals hash,
+# default interval, look-ahead (ms), most leases. Returns {requeued, budget spent (1|0), ms until
+# a host may be ready (-1: nothing queued), j, request, ...}: the request leased as '<prefix>-<j>'.
 _POP = (
     _REQUEUE_LAPSED
     + """
@@ -93,17 +93,23 @@ local now = tonumber(ARGV[1])
 local lookahead = tonumber(ARGV[9])
 local most = tonumber(ARGV[10])
 local function lease_id(j) return ARGV[4] .. '-' .. j end
--- The same lease ids again: a call retried after its reply was lost. Hand back what those
--- leases hold rather than leasing other requests under the same ids, which would overwrite
--- the first requests' leases and lose them.
-local again = {}
-while #again < most do
-  local held = redis.call('HGET', KEYS[4], lease_id(#again + 1))
-  if not held then break end
-  local _, _, data = split(held)
-  again[#again + 1] = data
+-- A call retried after its reply was lost finds its own marker. It hands back those of its
+-- leases that still exist and leases nothing more: leasing other requests under the same ids
+-- would overwrite leases still out (some of the first call's may have been acknowledged or
+-- requeued meanwhile) and lose their requests. The marker outlives the client's retries
+-- (about one lease TTL).
+if not redis.call('SET', KEYS[6], '1', 'NX', 'PX', 2 * tonumber(ARGV[3])) then
+  local again = {0, 0, 0}
+  for j = 1, most do
+    local held = redis.call('HGET', KEYS[4], lease_id(j))
+    if held then
+      local _, _, data = split(held)
+      again[#again + 1] = j
+      again[#again + 1] = data
+    end
+  end
+  return again
 end
-if #again > 0 then return {0, 0, 0, unpack(again)} end
 local requeued = requeue_lapsed()
 local budget = tonumber(ARGV[5])
 local leased = {}
@@ -151,7 +157,14 @@ while #leased < most do
   if not data then break end
   leased[#leased + 1] = data
 end
-if #leased > 0 then return {requeued, spent, 0, unpack(leased)} end
+if #leased > 0 then
+  local reply = {requeued, spent, 0}
+  for j, data in ipairs(leased) do
+    reply[#reply + 1] = j
+    reply[#reply + 1] = data
+  end
+  return reply
+end
 if spent == 1 then return {requeued, 1, -1} end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #first == 0 then return {requeued, 0, -1} end
@@ -309,14 +322,16 @@ class LeasedQueue:
         ready when nothing was leased (-1: nothing queued)."""
         prefix = uuid.uuid4().hex
         requeued, _spent, wait_ms, *found = self._pop(
-            keys=[*self._queue_keys(), self.keys.leases, self.keys.leased, self.keys.leased_pages],
+            keys=[*self._queue_keys(), self.keys.leases, self.keys.leased, self.keys.leased_pages,
+                  self.keys.pop_call(prefix)],
             args=[
                 now_ms(), self.keys.queue_prefix, self.ttl_ms, prefix, self.page_budget,
                 NEXT_PREFIX, INTERVALS, self.default_interval_ms, self.lookahead_ms,
                 max(1, int(most)),
             ],
         )  # fmt: skip
-        leases = [Lease(f"{prefix}-{n}", data) for n, data in enumerate(found, 1)]
+        pairs = zip(found[::2], found[1::2], strict=True)
+        leases = [Lease(f"{prefix}-{j}", data) for j, data in pairs]
         wait = int(wait_ms) / 1000 if int(wait_ms) >= 0 else -1.0
         return leases, int(requeued), wait
 

@@ -185,6 +185,20 @@ def test_a_pop_of_several_leases_each_request_once_and_a_retry_hands_the_same_ba
     assert (state.queued, state.in_flight) == (0, 5)
 
 
+def test_a_retried_pop_whose_first_lease_is_gone_leases_nothing_under_the_same_ids(
+    server, keys, monkeypatch
+):
+    queue = LeasedQueue(server, keys, lease_ttl=30)
+    queue.push_many([(f"r{n}".encode(), HOST, 0) for n in range(5)])
+    monkeypatch.setattr("sluice.crawl.leases.uuid.uuid4", lambda: uuid.UUID(int=11))
+    first, _, _ = queue.pop_many(3)
+    queue.ack([first[0].lease_id])  # done (or lapsed and requeued) before the retry comes
+    retried, _, _ = queue.pop_many(3)  # the same call again after a lost reply
+    state = queue.state()
+    # The retry hands back the two leases still out and takes nothing from the queue.
+    assert (retried, state.queued, state.in_flight) == (first[1:], 2, 2)
+
+
 def test_a_pop_of_several_takes_a_paced_sites_next_turn_only_once(server, keys):
     paced, free = f"paced-{keys.crawl_id}.localhost", f"free-{keys.crawl_id}.localhost"
     Politeness(server).set_interval(paced, 60_000)
