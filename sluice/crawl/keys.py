@@ -56,10 +56,11 @@ class CrawlKeys:
         """HASH lease id -> "<score>|<encoded request>", to put a lapsed lease back."""
         return f"{self.prefix}:leased"
 
-    def pop_call(self, call_id: str) -> str:
-        """STRING marking a pop call as made, so the same call retried after a lost reply
-        leases nothing more (expires on its own)."""
-        return f"{self.prefix}:pop:{call_id}"
+    @property
+    def pop_calls(self) -> str:
+        """ZSET pop call id -> until when (ms) it is remembered, so the same call retried
+        after a lost reply leases nothing more."""
+        return f"{self.prefix}:pop_calls"
 
     @property
     def sequence(self) -> str:
@@ -115,6 +116,7 @@ class CrawlKeys:
             self.queued,
             self.leases,
             self.leased,
+            self.pop_calls,
             self.sequence,
             self.leased_pages,
             self.claims,

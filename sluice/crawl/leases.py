@@ -82,7 +82,7 @@ end
 # (the politeness next-send key: reserved sends, or a Retry-After pause). A skipped host never
 # holds the others up; a request leased ahead of its turn waits for it in the worker (the
 # politeness middleware), at most the window.
-# KEYS: hosts, queued, leases, leased, leased_pages, call marker. ARGV: now, queue prefix, ttl_ms,
+# KEYS: hosts, queued, leases, leased, leased_pages, pop calls. ARGV: now, queue prefix, ttl_ms,
 # lease id prefix, page budget (0: none), politeness next prefix, politeness intervals hash,
 # default interval, look-ahead (ms), most leases. Returns {requeued, budget spent (1|0), ms until
 # a host may be ready (-1: nothing queued), j, request, ...}: the request leased as '<prefix>-<j>'.
@@ -93,12 +93,13 @@ local now = tonumber(ARGV[1])
 local lookahead = tonumber(ARGV[9])
 local most = tonumber(ARGV[10])
 local function lease_id(j) return ARGV[4] .. '-' .. j end
--- A call retried after its reply was lost finds its own marker. It hands back those of its
--- leases that still exist and leases nothing more: leasing other requests under the same ids
--- would overwrite leases still out (some of the first call's may have been acknowledged or
--- requeued meanwhile) and lose their requests. The marker outlives the client's retries
--- (about one lease TTL).
-if not redis.call('SET', KEYS[6], '1', 'NX', 'PX', 2 * tonumber(ARGV[3])) then
+-- A call retried after its reply was lost finds itself among the calls made. It hands back
+-- those of its leases that still exist and leases nothing more: leasing other requests under
+-- the same ids would overwrite leases still out (some of the first call's may have been
+-- acknowledged or requeued meanwhile) and lose their requests. A call is remembered for two
+-- lease TTLs, longer than the client's retries last.
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+if redis.call('ZADD', KEYS[6], 'NX', now + 2 * tonumber(ARGV[3]), ARGV[4]) == 0 then
   local again = {0, 0, 0}
   for j = 1, most do
     local held = redis.call('HGET', KEYS[4], lease_id(j))
@@ -323,7 +324,7 @@ class LeasedQueue:
         prefix = uuid.uuid4().hex
         requeued, _spent, wait_ms, *found = self._pop(
             keys=[*self._queue_keys(), self.keys.leases, self.keys.leased, self.keys.leased_pages,
-                  self.keys.pop_call(prefix)],
+                  self.keys.pop_calls],
             args=[
                 now_ms(), self.keys.queue_prefix, self.ttl_ms, prefix, self.page_budget,
                 NEXT_PREFIX, INTERVALS, self.default_interval_ms, self.lookahead_ms,
@@ -411,4 +412,6 @@ class LeasedQueue:
     def clear(self) -> None:
         """Drop the queue and every lease."""
         self.purge()
-        self.server.delete(self.keys.leases, self.keys.leased, self.keys.leased_pages)
+        self.server.delete(
+            self.keys.leases, self.keys.leased, self.keys.leased_pages, self.keys.pop_calls
+        )
