@@ -22,6 +22,7 @@ from sluice.settings import Settings, load_settings
 from sluice.stack.errors import StackError, StackErrors
 from sluice.stack.manager import Stack
 from sluice.stack.progress import Progress
+from tests.support.scratch_rows import scratch  # noqa: F401 - a fixture for DAG tests in several folders
 from tests.support.scratch_stack import ScratchStack
 from tests.support.sources import registered, strangers
 from tests.support.sweep import SessionSweep, SweepResult

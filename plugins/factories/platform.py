@@ -79,6 +79,18 @@ def _any(assets: list[Asset]):
     return condition
 
 
+def _day_param(description: str) -> Param:
+    """An optional ``day`` (YYYY-MM-DD, UTC); left empty, a daily DAG works on the previous
+    complete day (see :mod:`plugins.operators.days`)."""
+    return Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Day (UTC)",
+        description=f"{description} (YYYY-MM-DD). Empty: the previous complete day.",
+    )
+
+
 def db_migrate_dag() -> DAG:
     """``db_migrate``: the PostgreSQL migrations and MongoDB indexes, on demand or from CI."""
     with DAG(
@@ -106,17 +118,21 @@ def export_daily_dag() -> DAG:
         dag_id="export_daily",
         description="Gzipped CSV per table for the day (products, prices, quotes, crawl runs).",
         doc_md=(
-            "### Daily export\n\nFor the day of its data interval, writes "
-            "`<SLUICE_EXPORT_DIR>/<day>/<table>.csv.gz` for products, product_prices, quotes "
-            "and crawl_runs. A rerun replaces the day's files; backfill to export past days."
+            "### Daily export\n\nThe run at 01:30 UTC on day D exports the previous complete "
+            "day, D-1 (00:00 to 23:59:59 UTC): `<SLUICE_EXPORT_DIR>/<day>/<table>.csv.gz` for "
+            "products, product_prices, quotes and crawl_runs, uploaded to the export bucket. "
+            "A run triggered without a logical date exports yesterday; the `day` param names "
+            "another day. A rerun replaces the day's files; backfill to export past days (the "
+            "run of D exports D-1)."
         ),
         schedule="30 1 * * *",
         start_date=START,
         catchup=False,
+        params={"day": _day_param("Export this day instead of the previous one")},
         default_args=default_args(),
         tags=tags("export"),
     ) as dag:
-        ExportDayOperator(task_id="export")
+        ExportDayOperator(task_id="export", day="{{ params.day }}")
     return dag
 
 
@@ -218,8 +234,9 @@ def reprocess_raw_dag() -> DAG:
         dag_id="reprocess_raw",
         description="Rebuild processed rows for a day from MongoDB raw items (no re-crawl).",
         doc_md=(
-            "### Reprocess raw items\n\nThe run for day D replays the raw envelopes fetched on "
-            "D (UTC) from MongoDB `raw_items` through the normalizer's validation and writes. "
+            "### Reprocess raw items\n\nThe run at 03:00 UTC on day D replays the raw envelopes "
+            "fetched on the previous complete day, D-1 (UTC; the `day` param names another), "
+            "from MongoDB `raw_items` through the normalizer's validation and writes. "
             "Idempotent: a rerun changes no row. **Backfill this DAG** over a date range to "
             "rebuild stored data after a fix; backfill `crawl_finance` instead to fetch those "
             "days again from the source. Backfill runs have a low priority weight, so scheduled "
@@ -237,6 +254,7 @@ def reprocess_raw_dag() -> DAG:
                 description="replay: rebuild from stored raw items. To re-crawl a date range, "
                 "backfill crawl_finance instead.",
             ),
+            "day": _day_param("Replay the raw items fetched on this day instead"),
             "source": Param(None, type=["null", "string"], title="Only this source"),
             "schema": Param(None, type=["null", "string"], title="Only this schema"),
         },
@@ -245,6 +263,7 @@ def reprocess_raw_dag() -> DAG:
     ) as dag:
         ReprocessRawOperator(
             task_id="reprocess",
+            day="{{ params.day }}",
             source="{{ params.source }}",
             schema="{{ params.schema }}",
             execution_timeout=timedelta(hours=6),

@@ -42,7 +42,11 @@ def run_plan(
     if spec.dated:
         day = params.get("date") or (interval_start.date().isoformat() if interval_start else None)
         if not day:
-            raise AirflowException(f"{spec.dag_id} needs a date: set the `date` param")
+            # No retry would find a date: fail at once, naming what to set.
+            raise AirflowFailException(
+                f"{spec.dag_id} needs a date: set the `date` param (YYYY-MM-DD), or trigger "
+                "the run with a logical date"
+            )
         crawl_params["date"] = day
     if params.get("max_pages"):
         crawl_params["max_pages"] = int(params["max_pages"])
@@ -234,7 +238,9 @@ class FinalizeCrawlRunOperator(BaseOperator):
         ti = context["ti"]
         plan = ti.xcom_pull(task_ids=REGISTER_TASK)
         if plan is None:
-            raise AirflowException("the run was never registered (see task register_run)")
+            # Nothing was crawled, so there is nothing to conclude: a retry would find no plan
+            # either.
+            raise AirflowFailException("the run was never registered (see task register_run)")
         hook = SluiceHook()
         server = hook.redis()
         keys = CrawlKeys(plan["crawl_id"])

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from plugins.hooks.sluice import SluiceHook
+from plugins.operators.days import day_bounds, previous_complete_day, run_moment
 
 #: XCom key under which the quality step publishes its counts
 QUALITY_KEY = "quality"
@@ -114,11 +115,16 @@ class MigrateOperator(BaseOperator):
 
 
 class ExportDayOperator(BaseOperator):
-    """Gzipped CSV per table for the run's day (its data interval start, UTC), uploaded to
-    ``SLUICE_EXPORT_BUCKET`` under ``<day>/``."""
+    """Gzipped CSV per table for the previous complete UTC day (or ``day``, templated; see
+    :mod:`plugins.operators.days`), uploaded to ``SLUICE_EXPORT_BUCKET`` under ``<day>/``."""
 
-    def __init__(self, *, dest_dir: str | None = None, **kwargs: Any) -> None:
+    template_fields = ("day",)
+
+    def __init__(
+        self, *, day: str | None = None, dest_dir: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.day = day
         self.dest_dir = dest_dir
 
     def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
@@ -127,7 +133,7 @@ class ExportDayOperator(BaseOperator):
 
         hook = SluiceHook()
         settings = hook.settings()
-        day: date = (context.get("data_interval_start") or context["logical_date"]).date()
+        day: date = previous_complete_day(context, self.day)
         dest = Path(self.dest_dir) if self.dest_dir else settings.export_dir
         with hook.postgres() as conn:
             conn.autocommit = True
@@ -234,7 +240,7 @@ class BackupOperator(BaseOperator):
 
         hook = SluiceHook()
         settings = hook.settings()
-        day = (context.get("data_interval_start") or context["logical_date"]).date()
+        day = run_moment(context).date()
         try:
             made = create_backup(
                 settings.backup_dir,
@@ -315,33 +321,37 @@ class PruneBackupsOperator(BaseOperator):
 
 
 class ReprocessRawOperator(BaseOperator):
-    """Rebuild processed rows for the run's day from MongoDB raw items (no re-crawl).
+    """Rebuild processed rows from the MongoDB raw items fetched on one day (no re-crawl).
 
-    The day is the run's logical date (UTC); ``source`` and ``schema`` (templated) narrow it.
-    Rerunning a day changes no row, so backfills may overlap.
+    The day is the previous complete UTC day, or ``day`` (see :mod:`plugins.operators.days`);
+    ``source`` and ``schema`` narrow it. All three are templated. Rerunning a day changes no
+    row, so backfills may overlap.
     """
 
-    template_fields = ("source", "schema")
+    template_fields = ("day", "source", "schema")
 
     def __init__(
-        self, *, source: str | None = None, schema: str | None = None, **kwargs: Any
+        self,
+        *,
+        day: str | None = None,
+        source: str | None = None,
+        schema: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.day = day
         self.source = source
         self.schema = schema
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
-        from datetime import UTC, timedelta
-
         from processors.reprocess import ReprocessError, reprocess_with_settings
 
-        logical = context.get("logical_date") or context["dag_run"].run_after
-        start = datetime(logical.year, logical.month, logical.day, tzinfo=UTC)
+        start, end = day_bounds(previous_complete_day(context, _blank_to_none(self.day)))
         try:
             stats = reprocess_with_settings(
                 SluiceHook().settings(),
                 start,
-                start + timedelta(days=1),
+                end,
                 source=_blank_to_none(self.source),
                 schema=_blank_to_none(self.schema),
             )

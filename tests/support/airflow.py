@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -83,6 +84,21 @@ class AirflowApi:
                 return states
             time.sleep(3)
         raise AssertionError(f"{dag_id} runs not done within {timeout:.0f}s: {states}")
+
+
+def run_dag(
+    settings, dag_id: str, logical: datetime | None = None, retries: int | None = None, **conf
+):
+    """``dag.test()`` of ``dag_id``; the finished DagRun.
+
+    ``retries`` replaces every task's: a run that must fail would only fail again after
+    the retry delay.
+    """
+    dag = load_dag(settings, dag_id)
+    if retries is not None:
+        for task in dag.tasks:
+            task.retries = retries
+    return dag.test(logical_date=logical or datetime.now(UTC), run_conf=conf or None)
 
 
 @contextmanager

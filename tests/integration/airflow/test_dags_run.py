@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,24 +11,10 @@ import pytest
 from sluice.backup.remote import list_remote_backups
 from sluice.storage.objects import ObjectStore
 from sluice.storage.postgres import connect
-from tests.support.airflow import load_dag
+from tests.support.airflow import run_dag
+from tests.support.scratch_rows import scoped
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest.mark.mongo]
-
-
-def run_dag(
-    settings, dag_id: str, logical: datetime | None = None, retries: int | None = None, **conf
-):
-    """``dag.test()`` of ``dag_id``; the finished DagRun.
-
-    ``retries`` replaces every task's: a run that must fail would only fail again after
-    the retry delay.
-    """
-    dag = load_dag(settings, dag_id)
-    if retries is not None:
-        for task in dag.tasks:
-            task.retries = retries
-    return dag.test(logical_date=logical or datetime.now(UTC), run_conf=conf or None)
 
 
 def one(settings, query: str, *args):
@@ -79,78 +63,6 @@ def test_db_migrate_applies_nothing_twice(platform, airflow_env, settings):
     before = one(settings, "SELECT count(*), max(version) FROM schema_migrations")
     assert run_dag(settings, "db_migrate").state == "success"
     assert one(settings, "SELECT count(*), max(version) FROM schema_migrations") == before
-
-
-INSERT_RUN = """
-INSERT INTO crawl_runs (crawl_id, spider, status, started_at, finished_at, items_stored)
-VALUES (%s, %s, 'finished', %s, %s, %s)
-"""
-INSERT_PRODUCT = """
-INSERT INTO products (source, external_id, name, brand, category, price, currency,
-    availability, url, first_seen_at, last_seen_at, last_crawl_id, updated_at)
-VALUES (%(source)s, %(sku)s, %(name)s, 'Acme', 'tools', %(price)s, %(currency)s, 'in_stock',
-    %(url)s, %(at)s, %(at)s, %(crawl_id)s, %(at)s)
-"""
-
-
-@dataclass
-class Scratch:
-    """A spider and a source of one test's own, and the crawl runs it recorded for them."""
-
-    spider: str
-    source: str
-    now: datetime
-    crawls: list[str] = field(default_factory=list)
-
-    def finished_run(self, conn, ended_hours_ago: float, items: int) -> str:
-        """Record a finished crawl run of the spider that ended ``ended_hours_ago``."""
-        crawl_id = f"{self.spider}-{len(self.crawls) + 1}"
-        ended = self.now - timedelta(hours=ended_hours_ago)
-        conn.execute(
-            INSERT_RUN, (crawl_id, self.spider, ended - timedelta(minutes=30), ended, items)
-        )
-        self.crawls.append(crawl_id)
-        return crawl_id
-
-    def products(self, conn, crawl_id: str, n: int, **row0) -> None:
-        """Store ``n`` good products of the source from ``crawl_id``; ``row0`` changes the first."""
-        for i in range(n):
-            row = {
-                "source": self.source,
-                "sku": f"SKU-{i}",
-                "name": f"Product {i}",
-                "price": f"{i + 1}.50",
-                "currency": "EUR",
-                "url": f"http://{self.source}/p/{i}",
-                "at": self.now - timedelta(minutes=5),
-                "crawl_id": crawl_id,
-            }
-            conn.execute(INSERT_PRODUCT, row | (row0 if i == 0 else {}))
-
-
-@pytest.fixture
-def scratch(settings, migrated) -> Iterator[Scratch]:
-    """A spider and a source no other test uses; their rows are deleted afterwards.
-
-    The data_quality and pipeline_health runs below are scoped to these names (their
-    ``sources``/``spiders`` params), so what other tests left in the shared database does
-    not change their outcome.
-    """
-    tag = uuid.uuid4().hex[:8]
-    with connect(settings.postgres_writer_url, autocommit=True) as conn:
-        now = conn.execute("SELECT now()").fetchone()[0]
-        made = Scratch(f"test-{tag}", f"test-{tag}.localhost", now)
-        try:
-            yield made
-        finally:
-            conn.execute("DELETE FROM products WHERE source = %s", (made.source,))
-            conn.execute("DELETE FROM crawl_runs WHERE spider = %s", (made.spider,))
-            conn.execute("DELETE FROM dq_results WHERE scope LIKE %s", (f"%{made.spider}%",))
-
-
-def scoped(scratch: Scratch) -> dict[str, list[str]]:
-    """The run conf that narrows a check DAG to the scratch spider and source."""
-    return {"sources": [scratch.source], "spiders": [scratch.spider]}
 
 
 def dq_failures(settings, run) -> tuple[int, set[str]]:
@@ -214,7 +126,7 @@ def test_pipeline_health_fails_when_a_spider_stopped_finishing_runs(
 def test_export_daily_writes_a_gzipped_csv_per_table(platform, airflow_env, settings):
     today = datetime.now(UTC).replace(hour=1, minute=30, second=0, microsecond=0)
     assert run_dag(settings, "export_daily", today).state == "success"
-    day = today.date().isoformat()
+    day = (today - timedelta(days=1)).date().isoformat()  # the previous complete day
     # The copy in the object store is the one that outlives the pod's disk.
     stored = ObjectStore(settings).objects(settings.export_bucket, f"{day}/")
     assert {o.key.removeprefix(f"{day}/") for o in stored} >= {
@@ -255,7 +167,10 @@ def test_reprocess_raw_replays_the_days_archive_and_changes_no_row(
     assert crawl.state == "success"
     query = "SELECT count(*), max(updated_at) FROM quotes"
     before = one(settings, query)
-    run = run_dag(settings, "reprocess_raw", source="market.localhost", schema="quote/1")
+    fetched = datetime.now(UTC).date().isoformat()  # the crawl's items were fetched today
+    run = run_dag(
+        settings, "reprocess_raw", source="market.localhost", schema="quote/1", day=fetched
+    )
     assert run.state == "success"
     assert one(settings, query) == before
     stats = run.get_task_instance("reprocess").xcom_pull(task_ids="reprocess")

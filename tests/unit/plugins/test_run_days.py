@@ -1,0 +1,58 @@
+"""Which day a daily DAG's run works on: the previous complete UTC day, or its `day` param."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import AirflowException
+
+from plugins.operators.days import day_bounds, previous_complete_day
+
+
+def context(logical: datetime | None, run_after: datetime | None = None) -> dict:
+    return {"logical_date": logical, "dag_run": SimpleNamespace(run_after=run_after)}
+
+
+@pytest.mark.parametrize(
+    ("logical", "day"),
+    [
+        (datetime(2026, 3, 15, 1, 30, tzinfo=UTC), date(2026, 3, 14)),  # export_daily's tick
+        (datetime(2026, 3, 15, 3, 0, tzinfo=UTC), date(2026, 3, 14)),  # reprocess_raw's tick
+        (datetime(2026, 3, 1, 0, 0, tzinfo=UTC), date(2026, 2, 28)),  # across a month
+        # 23:30 on the 14th in New York is 04:30 UTC on the 15th: the UTC day counts.
+        (datetime(2026, 3, 14, 23, 30, tzinfo=timezone(timedelta(hours=-5))), date(2026, 3, 14)),
+    ],
+)
+def test_a_scheduled_run_works_on_the_previous_complete_utc_day(logical, day):
+    assert previous_complete_day(context(logical)) == day
+
+
+def test_a_run_without_a_logical_date_counts_from_when_it_was_queued():
+    queued = datetime(2026, 3, 15, 9, 12, tzinfo=UTC)
+    assert previous_complete_day(context(None, run_after=queued)) == date(2026, 3, 14)
+
+
+@pytest.mark.parametrize("blank", [None, "", "None"])
+def test_a_blank_day_param_means_the_previous_day(blank):
+    assert previous_complete_day(context(datetime(2026, 3, 15, tzinfo=UTC)), blank) == date(
+        2026, 3, 14
+    )
+
+
+def test_the_day_param_names_the_day():
+    logical = datetime(2026, 3, 15, 1, 30, tzinfo=UTC)
+    assert previous_complete_day(context(logical), "2026-01-31") == date(2026, 1, 31)
+
+
+def test_a_day_param_that_is_not_a_date_is_refused_by_name():
+    with pytest.raises(AirflowException, match=r"the `day` param must be a date.*'31/01/2026'"):
+        previous_complete_day(context(datetime(2026, 3, 15, tzinfo=UTC)), "31/01/2026")
+
+
+def test_a_day_runs_from_midnight_to_the_next_midnight_utc():
+    assert day_bounds(date(2026, 3, 14)) == (
+        datetime(2026, 3, 14, tzinfo=UTC),
+        datetime(2026, 3, 15, tzinfo=UTC),
+    )
