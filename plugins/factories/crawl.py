@@ -75,10 +75,25 @@ def crawl_params(spec: CrawlSpec) -> dict[str, Param]:
 def doc(spec: CrawlSpec) -> str:
     """The DAG's page in the UI."""
     backfill = (
-        "\n\nBackfillable: a run for date D crawls D's data, so a backfill over a date range "
+        "\n\n**Backfill**: a run for date D crawls D's data, so a backfill over a date range "
         "re-crawls those days (to replay stored raw items instead, backfill `reprocess_raw`)."
         if spec.dated
+        else "\n\nNot backfilled: a shop shows only what it sells now, so a past run would "
+        "crawl today's pages. Trigger a run to crawl again."
+    )
+    date = (
+        "\n- `date`: the trading day to crawl (YYYY-MM-DD); empty: the run's logical date. A "
+        "run with neither fails at once."
+        if spec.dated
         else ""
+    )
+    params = (
+        "\n\nParams:\n- `start_urls`: where to start; empty: the enabled sources.\n"
+        "- `max_pages`: stop after this many pages over every worker (0: no limit).\n"
+        "- `expected_pages`: the distinct pages the crawl may make; sizes its duplicate "
+        "filter.\n- `max_failed_share`: the quality task fails when a larger share of pages "
+        "failed after their retries.\n- `workers`: Scrapy worker processes for the run."
+        f"{date}"
     )
     return (
         f"### Crawl `{spec.spider}`\n\n{spec.description}\n\n"
@@ -90,7 +105,8 @@ def doc(spec: CrawlSpec) -> str:
         "(`dq_results`) → finalize the run in `crawl_runs` (always, recording a failure too) "
         f"and, for a good run, update the asset `{spec.asset_uri}` (which schedules "
         "`data_quality`)."
-        f"{backfill}\n\nPer-run stats: table `crawl_runs` (and the API's `/api/v1/crawls`)."
+        f"{params}{backfill}\n\nPer-run stats: table `crawl_runs` (and the API's "
+        "`/api/v1/crawls`); `finalize` writes the run's HTML report and links it in its log."
     )
 
 

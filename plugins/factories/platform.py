@@ -33,7 +33,8 @@ def data_quality_dag() -> DAG:
             "duplicates and freshness; every result goes to `dq_results` (run id "
             "`data_quality:<run id>`). A failed check fails the task, and its log and error "
             "list what broke.\n\nParams `sources` and `spiders` (lists; empty: everything) "
-            "narrow a manual run to some sites."
+            "narrow a manual run to some sites.\n\nNot backfilled: it judges the rows as they "
+            "are now, so a past run would judge today's data."
         ),
         schedule=_any(assets),
         start_date=START,
@@ -99,7 +100,8 @@ def db_migrate_dag() -> DAG:
         doc_md=(
             "### Database migrations\n\nManual (or triggered by CI after a deploy). Applies "
             "the pending `sql/` migrations as the owner role, one runner at a time, refusing "
-            "an edited applied migration; then creates missing MongoDB indexes."
+            "an edited applied migration; then creates missing MongoDB indexes. No params.\n\n"
+            "Not backfilled: a run applies whatever is pending, whatever its date."
         ),
         schedule=None,
         start_date=START,
@@ -146,7 +148,8 @@ def pipeline_health_dag() -> DAG:
             "of records dead-lettered in the last hour, and how long ago each spider last "
             "finished a run. Fails, listing the problems, when a threshold is crossed.\n\n"
             "Params `spiders` and `sources` (lists; empty: everything) narrow a manual run: "
-            "freshness of just those, and the dead-letter rate of those spiders' crawls."
+            "freshness of just those, and the dead-letter rate of those spiders' crawls.\n\n"
+            "Not backfilled: it judges the pipeline as it is now."
         ),
         schedule=timedelta(minutes=10),
         start_date=START,
@@ -174,7 +177,8 @@ def dlq_redrive_dag() -> DAG:
             "### DLQ re-drive\n\nAfter fixing what made records fail (a schema, a parser), "
             "send the matching `rejected_items` back to their original topics. Each record "
             "is re-driven once. Params: `reason` (exact or prefix, e.g. `invalid_item`) and "
-            "`since` (ISO timestamp, UTC)."
+            "`since` (ISO timestamp, UTC).\n\nNot backfilled: trigger it by hand with the "
+            "reason of the records to send back."
         ),
         schedule=None,
         start_date=START,
@@ -212,7 +216,8 @@ def nightly_backup_dag() -> DAG:
             "sha256 hashes, counts and checksums. `verify` restores it into scratch databases "
             "and compares everything: a backup that cannot be restored fails here. `prune` then "
             "removes sets older than `SLUICE_BACKUP_KEEP_DAYS`.\n\nRestore by hand with "
-            "`sluice backup restore <set> --yes`."
+            "`sluice backup restore <set> --yes`. No params.\n\nNot backfilled: a backup "
+            "holds the data as it is when it runs, whatever the run's date."
         ),
         schedule="0 2 * * *",
         start_date=START,
@@ -240,7 +245,9 @@ def reprocess_raw_dag() -> DAG:
             "Idempotent: a rerun changes no row. **Backfill this DAG** over a date range to "
             "rebuild stored data after a fix; backfill `crawl_finance` instead to fetch those "
             "days again from the source. Backfill runs have a low priority weight, so scheduled "
-            "runs of other DAGs go first when slots are short."
+            "runs of other DAGs go first when slots are short.\n\nParams: `day` (YYYY-MM-DD, "
+            "UTC; empty: the previous complete day), `source` and `schema` (only the raw items "
+            "of that source or schema; empty: all), `mode` (`replay`, the only mode)."
         ),
         schedule="0 3 * * *",
         start_date=START,

@@ -18,10 +18,20 @@ MAX_IMPORT_SECONDS = 2.0
 
 
 def dag_problems(dag) -> list[str]:
-    """What one DAG lacks: tags, a named owner on every task, retries on every task."""
+    """What one DAG lacks: tags; a page in the UI (``doc_md``) that names each of its params
+    and says how to backfill it; a named owner and retries on every task."""
     problems = []
     if not dag.tags:
         problems.append(f"{dag.dag_id}: no tags")
+    doc = dag.doc_md or ""
+    if not doc.strip():
+        problems.append(f"{dag.dag_id}: no doc_md (its page in the UI)")
+    else:
+        for name in dag.params:
+            if f"`{name}`" not in doc:
+                problems.append(f"{dag.dag_id}: doc_md does not explain the param `{name}`")
+        if "backfill" not in doc.lower():
+            problems.append(f"{dag.dag_id}: doc_md does not say whether or how to backfill it")
     for task in dag.tasks:
         owner = (task.owner or "").strip()
         if not owner or owner == DEFAULT_OWNER:

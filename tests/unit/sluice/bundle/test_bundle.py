@@ -18,8 +18,9 @@ GOOD = """
     from airflow.providers.standard.operators.empty import EmptyOperator
 
     ARGS = {"owner": "data-platform", "retries": 2, "retry_delay": timedelta(seconds=5)}
+    DOC = "### Example\\n\\nTwo empty steps. No params. Not backfilled: it has no data."
     with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), default_args=ARGS,
-             tags=["sluice"]) as dag:
+             tags=["sluice"], doc_md=DOC) as dag:
         first = EmptyOperator(task_id="first")
         second = EmptyOperator(task_id="second")
         first >> second
