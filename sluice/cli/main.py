@@ -13,6 +13,7 @@ from sluice.cli.backup import backup
 from sluice.cli.bundle import bundle
 from sluice.cli.check import check
 from sluice.cli.crawl import crawl
+from sluice.cli.dag import dag
 from sluice.cli.demo_site import demo_site
 from sluice.cli.dlq import dlq
 from sluice.cli.exporter import exporter
@@ -55,6 +56,7 @@ cli.add_command(backup)
 cli.add_command(bundle)
 cli.add_command(check)
 cli.add_command(crawl)
+cli.add_command(dag)
 cli.add_command(demo_site)
 cli.add_command(exporter)
 cli.add_command(process)
