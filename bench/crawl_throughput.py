@@ -8,6 +8,8 @@ what limits several workers):
   scheduler and duplicate filter (the baseline);
 - Sluice, 1 worker: the scrapy-redis scheduler with leases and the Redis Bloom filter;
 - Sluice, 2 workers: the same crawl shared by two worker processes;
+- two plain Scrapy crawls at once, each of the whole shop: what this machine allows two
+  crawling processes beside the site (the ceiling of the 2-worker row);
 - with ``--pools``, Sluice through 3 pool replicas: three `sluice worker` processes claiming
   the 2 workers of a dispatched crawl, as a scaled-out cluster runs it (with the project's own
   Scrapy settings, AutoThrottle on, as deployed).
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,6 +59,13 @@ TWO_WORKERS = Expected(
     "Sluice, 2 workers",
     PLAIN,
 )
+TWO_PLAIN = Expected(
+    "crawl_two_plain_vs_one",
+    "two plain Scrapy crawls at once ÷ one (what this machine allows the row above)",
+    None,
+    "two plain Scrapy crawls",
+    PLAIN,
+)
 POOLS = Expected(
     "crawl_pools_vs_scrapy",
     "Sluice 3 pool replicas, 2 workers ÷ plain Scrapy (AutoThrottle on)",
@@ -63,7 +73,7 @@ POOLS = Expected(
     "3 pools, 2 workers",
     PLAIN,
 )
-ROWS = (ONE_WORKER, TWO_WORKERS)
+ROWS = (ONE_WORKER, TWO_WORKERS, TWO_PLAIN)
 
 #: the same for every run: no throttling, the slow page kept short
 COMMON = {"AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "INFO", "CONCURRENT_REQUESTS": "16"}
@@ -89,6 +99,14 @@ def plain_scrapy(base: str, settings) -> tuple[int, float]:
         raise RuntimeError(f"plain Scrapy run failed:\n{result.stderr[-2000:]}")
     pages = _stat(result.stderr, "downloader/response_count")
     return pages, seconds
+
+
+def two_plain_scrapy(base: str, settings) -> tuple[int, float]:
+    """Two independent plain Scrapy crawls of the whole shop at once; (pages of both, seconds
+    until both ended): the ceiling this machine sets for two crawling processes."""
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: plain_scrapy(base, settings), range(2)))
+    return sum(pages for pages, _ in runs), max(seconds for _, seconds in runs)
 
 
 def _stat(log: str, name: str) -> int:
@@ -194,6 +212,7 @@ def measure(settings, rounds: int, pools: bool = False) -> list[Figure]:
             PLAIN: lambda: plain_scrapy(base, settings),
             ONE_WORKER.sluice_side: lambda: sluice_crawl(base, settings, 1),
             TWO_WORKERS.sluice_side: lambda: sluice_crawl(base, settings, 2),
+            TWO_PLAIN.sluice_side: lambda: two_plain_scrapy(base, settings),
         }
         if pools:
             setups[POOLS.sluice_side] = lambda: pool_crawl(base, settings, 3, 2)
@@ -213,6 +232,12 @@ def measure(settings, rounds: int, pools: bool = False) -> list[Figure]:
                 TWO_WORKERS.measured(
                     taken.median(TWO_WORKERS.sluice_side), taken.median(PLAIN), note
                 )
+            ],
+        ),
+        *attempt(
+            [TWO_PLAIN],
+            lambda: [
+                TWO_PLAIN.measured(taken.median(TWO_PLAIN.sluice_side), taken.median(PLAIN), note)
             ],
         ),
     ]
