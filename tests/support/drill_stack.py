@@ -62,7 +62,7 @@ class SupervisedStack:
     def hold_down(self, fault: Fault) -> None:
         """Keep a crashed program from being restarted until :meth:`bring_back`."""
         wait_for(
-            lambda: self._state(fault.program) != "RUNNING" or self.pid(fault.program) != fault.pid,
+            lambda: self._died(fault),
             30,
             interval=0.05,
             what=f"the supervisor to see {fault.program} die",
@@ -73,6 +73,12 @@ class SupervisedStack:
             except xmlrpc.client.Fault as exc:  # it stopped meanwhile: NOT_RUNNING
                 if "NOT_RUNNING" not in exc.faultString:
                     raise
+
+    def _died(self, fault: Fault) -> bool:
+        """The supervisor sees the crashed process gone: not running, or running again with
+        another pid (one look at its state, which may change between two)."""
+        state = self.supervisor.states()[fault.program]
+        return state.state != "RUNNING" or state.pid != fault.pid
 
     def bring_back(self, program: str) -> None:
         """Start a held-down program again."""
