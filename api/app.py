@@ -9,7 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from api import limits
-from api.blueprints import crawls, health, products, quotes
+from api.blueprints import crawls, docs, health, products, quotes
 from api.errors import error_response, register_error_handlers
 from api.metrics import ApiMetrics
 from api.schemas import Error
@@ -36,8 +36,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_REDOC_PATH="docs",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=docs.ASSETS_URL,
         JSON_SORT_KEYS=False,
     )
     app.extensions[EXTENSION] = Stores(settings)
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (products.blp, quotes.blp, crawls.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)
     register_error_handlers(app)
 
     limits.install(app)
