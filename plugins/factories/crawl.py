@@ -6,6 +6,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from plugins.factories.defaults import START, default_args, tags
 from plugins.operators.crawl import (
+    CRAWL_ID,
     REGISTER_TASK,
     CrawlIdleSensor,
     FinalizeCrawlRunOperator,
@@ -124,17 +125,25 @@ def build_crawl_dag(spec: CrawlSpec) -> DAG:
         params=crawl_params(spec),
         tags=tags("crawl", spec.spider),
     ) as dag:
+        # Each step gets what it works on from the steps before it as templated arguments
+        # (their ``.output``), which also orders the steps.
         register = RegisterCrawlRunOperator(task_id=REGISTER_TASK, spider=spec.spider)
-        seed = SeedCrawlOperator(task_id="seed")
-        idle = CrawlIdleSensor(task_id="wait_idle")
+        crawl_id = register.output[CRAWL_ID]
+        seed = SeedCrawlOperator(task_id="seed", plan=register.output)
+        idle = CrawlIdleSensor(task_id="wait_idle", crawl_id=crawl_id)
         processed = ProcessedSensor(task_id="wait_processed")
         quality = DataQualityOperator(
             task_id="quality",
-            crawl_id=f"{{{{ ti.xcom_pull(task_ids='{REGISTER_TASK}')['crawl_id'] }}}}",
+            crawl_id=crawl_id,
             max_failed_share="{{ params.max_failed_share }}",
         )
         finalize = FinalizeCrawlRunOperator(
-            task_id="finalize", outlets=[Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri)]
+            task_id="finalize",
+            plan=register.output,
+            idle=idle.output,
+            processed=processed.output,
+            quality_task=quality.task_id,
+            outlets=[Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri)],
         )
         register >> seed >> idle >> processed >> quality >> finalize
     return dag

@@ -227,7 +227,9 @@ def nightly_backup_dag() -> DAG:
         tags=tags("maintenance", "backup"),
     ) as dag:
         backup = BackupOperator(task_id="backup", execution_timeout=timedelta(hours=2))
-        verify = VerifyBackupOperator(task_id="verify", execution_timeout=timedelta(hours=2))
+        verify = VerifyBackupOperator(
+            task_id="verify", uri=backup.output, execution_timeout=timedelta(hours=2)
+        )
         prune = PruneBackupsOperator(task_id="prune")
         backup >> verify >> prune
     return dag

@@ -47,7 +47,11 @@ class SluiceHook(BaseHook):
     talks to exactly the services its Airflow deployment is configured with.
     """
 
+    # As Airflow's provider hooks declare them: the connection a default hook reads first
+    # (the other three services have connections of their own, named in __init__).
     conn_name_attr = "postgres_conn_id"
+    default_conn_name = POSTGRES_CONN_ID
+    conn_type = "postgres"
     hook_name = "Sluice"
 
     def __init__(

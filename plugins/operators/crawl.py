@@ -16,6 +16,8 @@ from plugins.triggers.crawl import CrawlIdleTrigger, ProcessedTrigger
 from sluice.crawl.specs import crawl_spec
 
 REGISTER_TASK = "register_run"
+#: XCom key under which the register step also publishes the crawl id alone
+CRAWL_ID = "crawl_id"
 
 
 def crawl_id_for(spider: str, run_id: str, logical: str) -> str:
@@ -97,17 +99,29 @@ class RegisterCrawlRunOperator(BaseOperator):
                 {**plan["params"], "start_urls": plan["start_urls"], "workers": plan["workers"]},
             )
         self.log.info("crawl run %s registered: %s", plan["crawl_id"], plan)
+        # The crawl id on its own, for steps that need only it (``register.output[CRAWL_ID]``).
+        context["ti"].xcom_push(key=CRAWL_ID, value=plan["crawl_id"])
         return plan
 
 
 class SeedCrawlOperator(BaseOperator):
-    """Queue the start requests in Redis and hand the crawl to the worker pool."""
+    """Queue the start requests in Redis and hand the crawl to the worker pool.
+
+    ``plan`` (templated): what the run crawls, as the register step returned it (the factory
+    passes ``register.output``).
+    """
+
+    template_fields = ("plan",)
+
+    def __init__(self, *, plan: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plan = plan
 
     def execute(self, context: dict[str, Any]) -> int:
         from sluice.crawl import registry, runner
         from sluice.crawl.keys import CrawlKeys
 
-        plan = context["ti"].xcom_pull(task_ids=REGISTER_TASK)
+        plan = self.plan
         hook = SluiceHook()
         settings = hook.settings()
         server = hook.redis()
@@ -131,17 +145,20 @@ class SeedCrawlOperator(BaseOperator):
 
 
 class CrawlIdleSensor(BaseOperator):
-    """Defers until the crawl has nothing queued or in flight (a trigger watches Redis)."""
+    """Defers until the crawl ``crawl_id`` (templated) has nothing queued or in flight (a
+    trigger watches Redis)."""
 
-    def __init__(self, *, poll_interval: float = 5.0, **kwargs: Any) -> None:
+    template_fields = ("crawl_id",)
+
+    def __init__(self, *, crawl_id: Any, poll_interval: float = 5.0, **kwargs: Any) -> None:
         kwargs.setdefault("execution_timeout", timedelta(hours=12))
         super().__init__(**kwargs)
+        self.crawl_id = crawl_id
         self.poll_interval = poll_interval
 
     def execute(self, context: dict[str, Any]) -> None:
-        plan = context["ti"].xcom_pull(task_ids=REGISTER_TASK)
         self.defer(
-            trigger=CrawlIdleTrigger(plan["crawl_id"], poll_interval=self.poll_interval),
+            trigger=CrawlIdleTrigger(self.crawl_id, poll_interval=self.poll_interval),
             method_name="execute_complete",
         )
 
@@ -204,18 +221,34 @@ class FinalizeCrawlRunOperator(BaseOperator):
     partial.
     """
 
-    def __init__(self, *, quality_task: str = "quality", **kwargs: Any) -> None:
+    template_fields = ("plan", "idle", "processed")
+
+    def __init__(
+        self,
+        *,
+        plan: Any,
+        idle: Any,
+        processed: Any,
+        quality_task: str,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
+        #: the register, wait-idle and wait-processed steps' results (templated; the factory
+        #: passes each step's ``.output``): None for a step that did not succeed
+        self.plan = plan
+        self.idle = idle
+        self.processed = processed
         self.quality_task = quality_task
 
     def problems(self, ti, stats: dict[str, int]) -> list[str]:
         """Why this run failed, from its steps' results and its crawl stats (empty: it did not)."""
         problems = []
-        if ti.xcom_pull(task_ids="wait_idle") is None:
-            problems.append("the crawl did not finish (see task wait_idle)")
-        elif ti.xcom_pull(task_ids="wait_processed") is None:
-            problems.append("the processors did not store the crawl (see task wait_processed)")
+        if self.idle is None:
+            problems.append("the crawl did not finish (see its wait-idle step)")
+        elif self.processed is None:
+            problems.append("the processors did not store the crawl (see its wait-processed step)")
+        # Published by the quality step even when it fails, which its return value is not.
         quality = ti.xcom_pull(task_ids=self.quality_task, key=QUALITY_KEY)
         if quality is None and not problems:
             problems.append(f"no data-quality result (see task {self.quality_task})")
@@ -236,7 +269,7 @@ class FinalizeCrawlRunOperator(BaseOperator):
         from sluice.crawl.leases import LeasedQueue
 
         ti = context["ti"]
-        plan = ti.xcom_pull(task_ids=REGISTER_TASK)
+        plan = self.plan
         if plan is None:
             # Nothing was crawled, so there is nothing to conclude: a retry would find no plan
             # either.

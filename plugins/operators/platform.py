@@ -261,11 +261,14 @@ class BackupOperator(BaseOperator):
 
 
 class VerifyBackupOperator(BaseOperator):
-    """Fetch the uploaded set, restore it into scratch databases, compare counts and checksums."""
+    """Fetch the uploaded set at ``uri`` (templated: the factory passes the backup step's
+    ``.output``), restore it into scratch databases, compare counts and checksums."""
 
-    def __init__(self, *, backup_task: str = "backup", **kwargs: Any) -> None:
+    template_fields = ("uri",)
+
+    def __init__(self, *, uri: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.backup_task = backup_task
+        self.uri = uri
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from pymongo import MongoClient
@@ -275,7 +278,7 @@ class VerifyBackupOperator(BaseOperator):
         from sluice.storage import postgres
         from sluice.storage.objects import ObjectStore
 
-        uri = context["ti"].xcom_pull(task_ids=self.backup_task)
+        uri = self.uri
         hook = SluiceHook()
         settings = hook.settings()
         label = parse_uri(uri)[1]

@@ -40,6 +40,8 @@ class CrawlIdleTrigger(BaseTrigger):
         self.crawl_id = crawl_id
         self.redis_conn_id = redis_conn_id
         self.poll_interval = poll_interval
+        #: one client for the whole wait, closed by :meth:`cleanup`
+        self._server = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -57,9 +59,16 @@ class CrawlIdleTrigger(BaseTrigger):
         from sluice.crawl import registry
         from sluice.crawl.keys import CrawlKeys
 
-        server = RedisHook(redis_conn_id=self.redis_conn_id).get_conn()
-        status = registry.status(server, CrawlKeys(self.crawl_id))
-        return status, self.crawl_id in registry.dispatched(server)
+        if self._server is None:
+            self._server = RedisHook(redis_conn_id=self.redis_conn_id).get_conn()
+        status = registry.status(self._server, CrawlKeys(self.crawl_id))
+        return status, self.crawl_id in registry.dispatched(self._server)
+
+    async def cleanup(self) -> None:
+        """Close the Redis client the wait used (the triggerer calls this when it is done)."""
+        if self._server is not None:
+            server, self._server = self._server, None
+            await asyncio.to_thread(server.close)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         orphaned_since: float | None = None
@@ -116,6 +125,8 @@ class ProcessedTrigger(BaseTrigger):
         self.groups = groups
         self.kafka_conn_id = kafka_conn_id
         self.poll_interval = poll_interval
+        #: one offset reader per group for the whole wait, closed by :meth:`cleanup`
+        self._readers: dict[str, Any] = {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -130,10 +141,20 @@ class ProcessedTrigger(BaseTrigger):
 
     def _behind(self) -> dict[str, int]:
         from plugins.hooks.sluice import SluiceHook
-        from sluice.kafka.lag import behind
+        from sluice.kafka.lag import committed_behind, offset_reader
 
-        kafka = SluiceHook(kafka_conn_id=self.kafka_conn_id).kafka_connection()
-        return {group: behind(kafka, group, self.marks) for group in self.groups}
+        if not self._readers:
+            kafka = SluiceHook(kafka_conn_id=self.kafka_conn_id).kafka_connection()
+            self._readers = {group: offset_reader(kafka, group) for group in self.groups}
+        return {
+            group: committed_behind(reader, self.marks) for group, reader in self._readers.items()
+        }
+
+    async def cleanup(self) -> None:
+        """Close the offset readers the wait used (the triggerer calls this when it is done)."""
+        readers, self._readers = self._readers, {}
+        for reader in readers.values():
+            await asyncio.to_thread(reader.close)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         while True:

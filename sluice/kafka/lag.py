@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, TopicPartition
 from sluice.connections import kafka_client_config
 
 
-def _reader(kafka: Mapping[str, Any], group: str) -> Consumer:
+def offset_reader(kafka: Mapping[str, Any], group: str) -> Consumer:
     """A consumer that only reads offsets: it never joins, subscribes or commits."""
     return Consumer(kafka_client_config(kafka, **{"group.id": group, "enable.auto.commit": False}))
 
@@ -19,7 +19,7 @@ def group_lag(
     kafka: Mapping[str, Any], group: str, topics: list[str], timeout: float = 10.0
 ) -> int:
     """Messages in ``topics`` that ``group`` has not committed yet (0 when caught up)."""
-    consumer = _reader(kafka, group)
+    consumer = offset_reader(kafka, group)
     try:
         partitions = [
             TopicPartition(topic, p)
@@ -41,7 +41,7 @@ def end_offsets(
     kafka: Mapping[str, Any], topics: list[str], timeout: float = 10.0
 ) -> dict[str, int]:
     """``"topic:partition" -> high watermark`` now: a mark the consumers must pass."""
-    consumer = _reader(kafka, "sluice.offsets")
+    consumer = offset_reader(kafka, "sluice.offsets")
     try:
         marks = {}
         for topic in topics:
@@ -59,7 +59,7 @@ def behind(
     kafka: Mapping[str, Any], group: str, marks: dict[str, int], timeout: float = 10.0
 ) -> int:
     """Messages before ``marks`` (from :func:`end_offsets`) that ``group`` has not committed."""
-    consumer = _reader(kafka, group)
+    consumer = offset_reader(kafka, group)
     try:
         return committed_behind(consumer, marks, timeout)
     finally:

@@ -5,6 +5,7 @@ message naming the param to set."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from urllib.parse import quote
 
@@ -46,6 +47,17 @@ def trigger(api: AirflowApi, dag_id: str, conf: dict) -> str:
     return api.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})["dag_run_id"]
 
 
+def wait_for_log(api: AirflowApi, path: str, text: str, timeout: float = 30) -> str:
+    """The task log at ``path`` once it holds ``text`` (a log may reach the API server a
+    moment after its run has ended), else as it is after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = json.dumps(api.get(path)["content"])
+        if text in log or time.monotonic() > deadline:
+            return log
+        time.sleep(1)
+
+
 def test_every_platform_dag_succeeds_without_a_logical_date(platform_dags, settings, scratch):
     api = platform_dags
     with connect(settings.postgres_writer_url, autocommit=True) as conn:
@@ -68,6 +80,6 @@ def test_a_dated_crawl_without_a_date_fails_at_once_naming_the_param(finance_dag
     state = api.wait_runs("crawl_finance", [run])[run]
     path = f"/dags/crawl_finance/dagRuns/{quote(run, safe='')}/taskInstances/register_run"
     task = api.get(path)
-    log = json.dumps(api.get(f"{path}/logs/1")["content"])
+    log = wait_for_log(api, f"{path}/logs/1", "set the `date` param")
     # One try: the run fails on its first attempt, not after its retries.
-    assert (state, task["try_number"], "set the `date` param" in log) == ("failed", 1, True)
+    assert (state, task["try_number"], "set the `date` param" in log) == ("failed", 1, True), log
