@@ -38,9 +38,9 @@ def run_plan(
     ``registered()``: the spider's enabled sources, asked only when needed.
     """
     spec = crawl_spec(spider)
-    start_urls = [u for u in (params.get("start_urls") or []) if u] or registered()
     crawl_params: dict[str, Any] = {}
     interval_start = context.get("data_interval_start") or context.get("logical_date")
+    # The date first: it is the run's own mistake, and checking it needs no database.
     if spec.dated:
         day = params.get("date") or (interval_start.date().isoformat() if interval_start else None)
         if not day:
@@ -50,6 +50,7 @@ def run_plan(
                 "the run with a logical date"
             )
         crawl_params["date"] = day
+    start_urls = [u for u in (params.get("start_urls") or []) if u] or registered()
     if params.get("max_pages"):
         crawl_params["max_pages"] = int(params["max_pages"])
     if params.get("expected_pages"):

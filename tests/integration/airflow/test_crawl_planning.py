@@ -56,6 +56,8 @@ def register(spider: str, **params) -> dict:
         "dag_run": SimpleNamespace(run_after=day),
         "data_interval_start": day,
         "logical_date": day,
+        # The task also publishes the crawl id alone; these tests read its return value.
+        "ti": SimpleNamespace(xcom_push=lambda key, value: None),
     }
     return RegisterCrawlRunOperator(task_id=REGISTER_TASK, spider=spider).execute(context)
 
