@@ -349,7 +349,7 @@ class ReprocessRawOperator(BaseOperator):
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from processors.reprocess import ReprocessError, reprocess_with_settings
 
-        start, end = day_bounds(previous_complete_day(context, _blank_to_none(self.day)))
+        start, end = day_bounds(previous_complete_day(context, self.day))
         try:
             stats = reprocess_with_settings(
                 SluiceHook().settings(),

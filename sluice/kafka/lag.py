@@ -55,20 +55,10 @@ def end_offsets(
         consumer.close()
 
 
-def behind(
-    kafka: Mapping[str, Any], group: str, marks: dict[str, int], timeout: float = 10.0
-) -> int:
-    """Messages before ``marks`` (from :func:`end_offsets`) that ``group`` has not committed."""
-    consumer = offset_reader(kafka, group)
-    try:
-        return committed_behind(consumer, marks, timeout)
-    finally:
-        consumer.close()
-
-
 def committed_behind(consumer: Consumer, marks: dict[str, int], timeout: float = 10.0) -> int:
-    """:func:`behind` for the group of ``consumer``, a reader the caller keeps (a caller that
-    asks again and again, even while a broker is down, need not build one each time)."""
+    """Messages before ``marks`` (from :func:`end_offsets`) that the group of ``consumer`` has
+    not committed; ``consumer`` is an :func:`offset_reader` the caller keeps (a caller that asks
+    again and again, even while a broker is down, need not build one each time)."""
     wanted = []
     for name in marks:
         topic, _, partition = name.rpartition(":")
