@@ -121,7 +121,8 @@ def test_every_envelope_is_archived_once_and_every_valid_one_stored_once(
         for i in range(10):
             price = f"{10 + i + (bump if i % 2 else 0)}.00"
             messages.append(product(source, f"SKU-{i}", price, day, crawl_id))
-    messages += [quote(s, "12.34", 0, crawl_id) for s in syms]
+    # The quotes come from a finance crawl of their own: one crawl id belongs to one spider.
+    messages += [quote(s, "12.34", 0, f"{crawl_id}-fin") for s in syms]
     bad = [
         (b"k1", b"not json at all"),
         (b"k2", b"\xff\xfe\x00 invalid utf-8"),
