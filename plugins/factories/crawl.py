@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Asset, Param
+from datetime import timedelta
 
+from airflow.sdk import DAG, Asset, AsyncCallback, DeadlineAlert, DeadlineReference, Param
+
+from plugins.callbacks import record_missed_deadline
 from plugins.factories.defaults import START, default_args, tags
 from plugins.operators.crawl import (
     CRAWL_ID,
@@ -73,6 +76,10 @@ def crawl_params(spec: CrawlSpec) -> dict[str, Param]:
     return params
 
 
+def _hours(span: timedelta) -> str:
+    return f"{span / timedelta(hours=1):g} h"
+
+
 def doc(spec: CrawlSpec) -> str:
     """The DAG's page in the UI."""
     backfill = (
@@ -106,8 +113,21 @@ def doc(spec: CrawlSpec) -> str:
         "(`dq_results`) → finalize the run in `crawl_runs` (always, recording a failure too) "
         f"and, for a good run, update the asset `{spec.asset_uri}` (which schedules "
         "`data_quality`)."
-        f"{params}{backfill}\n\nPer-run stats: table `crawl_runs` (and the API's "
+        f"{params}{backfill}\n\n**Deadline**: a run not finished {_hours(spec.deadline)} after it "
+        "was "
+        "queued is recorded in `deadline_misses`, and the `SluiceRunDeadlineMissed` alert "
+        "fires.\n\nPer-run stats: table `crawl_runs` (and the API's "
         "`/api/v1/crawls`); `finalize` writes the run's HTML report and links it in its log."
+    )
+
+
+def deadline_alert(spec: CrawlSpec) -> DeadlineAlert:
+    """A run still unfinished ``spec.deadline`` after it was queued is recorded as late."""
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=spec.deadline,
+        callback=AsyncCallback(record_missed_deadline),
+        name=f"{spec.dag_id} unfinished {_hours(spec.deadline)} after queued",
     )
 
 
@@ -124,6 +144,7 @@ def build_crawl_dag(spec: CrawlSpec) -> DAG:
         default_args=default_args(),
         params=crawl_params(spec),
         tags=tags("crawl", spec.spider),
+        deadline=deadline_alert(spec),
     ) as dag:
         # Each step gets what it works on from the steps before it as templated arguments
         # (their ``.output``), which also orders the steps.

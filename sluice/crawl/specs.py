@@ -7,6 +7,7 @@ Nothing here does I/O, so DAG files can import it at parse time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class CrawlSpec:
     #: distinct requests a run is expected to make: sizes its duplicate filter (a run's
     #: ``expected_pages`` param overrides it)
     expected_pages: int = 100_000
+    #: a run not finished this long after it was queued missed its deadline: Airflow's
+    #: ``DeadlineAlert`` records it in ``deadline_misses`` and an alert rule pages on it
+    deadline: timedelta = timedelta(hours=6)
 
     @property
     def dag_id(self) -> str:
@@ -54,6 +58,8 @@ CRAWLS: tuple[CrawlSpec, ...] = (
         schedule="0 22 * * *",
         dated=True,
         expected_pages=10_000,
+        # The day's quotes are wanted before the next session opens.
+        deadline=timedelta(hours=2),
     ),
 )
 

@@ -1,8 +1,9 @@
 """The platform's state as Prometheus gauges, read from PostgreSQL at each scrape.
 
-Crawls, data-quality checks and backups are batch work: their outcome lives in tables
-(``crawl_runs``, ``dq_results``, ``backup_runs``), not in a long-running process. `sluice
-exporter` serves these gauges so alerts can ask "when did the last good one finish?".
+Crawls, data-quality checks, backups and Airflow deadlines are batch work: their outcome lives
+in tables (``crawl_runs``, ``dq_results``, ``backup_runs``, ``deadline_misses``), not in a
+long-running process. `sluice exporter` serves these gauges so alerts can ask "when did the
+last good one finish?".
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from sluice.crawl.runs import NEWEST_ENDED
+from sluice.monitoring import deadlines
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class StateCollector(Collector):
                 crawls = conn.execute(NEWEST_ENDED).fetchall()
                 checks = conn.execute(LAST_CHECKS).fetchall()
                 backup = conn.execute(LAST_VERIFIED_BACKUP).fetchone()
+                late = conn.execute(deadlines.BY_DAG).fetchall()
         except psycopg.Error as exc:
             log.warning("state exporter: cannot read PostgreSQL (%s)", exc)
             up.add_metric([], 0)
@@ -90,3 +93,17 @@ class StateCollector(Collector):
                 "When the newest backup set that restored and compared equal was verified.",
                 value=float(backup[0]),
             )
+        missed = GaugeMetricFamily(
+            "sluice_dag_deadline_misses",
+            "Runs of each DAG that were not finished by their deadline.",
+            labels=["dag_id"],
+        )
+        newest = GaugeMetricFamily(
+            "sluice_dag_deadline_last_missed_timestamp_seconds",
+            "The newest deadline a run of each DAG missed.",
+            labels=["dag_id"],
+        )
+        for dag_id, count, at in late:
+            missed.add_metric([dag_id], count)
+            newest.add_metric([dag_id], float(at))
+        yield from (missed, newest)

@@ -51,6 +51,7 @@ PROJECT_TABLES = {
     "api_keys",
     "backup_runs",
     "sources",
+    "deadline_misses",
     "schema_migrations",
 }
 

@@ -1,5 +1,6 @@
 """`sluice exporter` against the real PostgreSQL: the state gauges follow the rows of
-crawl_runs, dq_results and backup_runs, and a database it cannot reach reads as down."""
+crawl_runs, dq_results, backup_runs and deadline_misses, and a database it cannot reach reads
+as down."""
 
 from __future__ import annotations
 
@@ -84,6 +85,25 @@ def test_the_gauges_follow_the_state_tables(settings, rows):
     assert got[("sluice_dq_check_passed", (("check", f"check_a_{tag}"),))] == 1
     assert got[("sluice_dq_check_passed", (("check", f"check_b_{tag}"),))] == 0
     assert got[("sluice_backup_last_verified_timestamp_seconds", ())] >= rows["now"].timestamp()
+
+
+def test_missed_deadlines_are_counted_per_dag_with_the_newest(settings, writer):
+    dag_id = f"crawl_mon_{uuid.uuid4().hex[:8]}"
+    due = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    for run_id, late in (("r1", due - timedelta(days=1)), ("r2", due)):
+        writer.execute(
+            "INSERT INTO deadline_misses (dag_id, run_id, deadline_at) VALUES (%s, %s, %s)",
+            (dag_id, run_id, late),
+        )
+    try:
+        got = samples(StateCollector(lambda: connect(settings.postgres_reader_url)).collect())
+    finally:
+        writer.execute("DELETE FROM deadline_misses WHERE dag_id = %s", (dag_id,))
+    labels = (("dag_id", dag_id),)
+    assert (
+        got[("sluice_dag_deadline_misses", labels)],
+        got[("sluice_dag_deadline_last_missed_timestamp_seconds", labels)],
+    ) == (2, due.timestamp())
 
 
 def test_an_unreachable_database_reads_as_down():
