@@ -60,6 +60,9 @@ DUPEFILTER_CAPACITY = 10_000_000
 DUPEFILTER_ERROR_RATE = 0.0001
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's own sends unchecked most requests that wait for a site's robots.txt (see ours).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.middlewares.robots.RobotsTxtMiddleware": 100,
     "spiders.middlewares.rendering.JavaScriptRenderingMiddleware": 300,
     "spiders.middlewares.rotation.UserAgentRotationMiddleware": 400,
     "spiders.middlewares.rotation.ProxyRotationMiddleware": 410,
