@@ -6,9 +6,16 @@ leases lapse and go back to the queue. The crawl ends when the queue is empty an
 is out on any worker — not after a fixed idle time. A brief Redis outage is ridden out:
 commands retry with backoff, and requests that still cannot be queued wait in memory.
 
+Round trips are batched: the requests one response yields are admitted together, in one
+round trip, as soon as the engine has handed them over (:mod:`spiders.dupefilter`), and a pop
+leases up to ``SLUICE_LEASE_BATCH`` requests at once, kept here until the engine asks for
+them. Leases are acknowledged only after both the admissions their responses made and the
+items they produced are durable (:class:`spiders.leasing.LeaseBook`).
+
 Settings: ``REDIS_URL``, ``SLUICE_LEASE_TTL`` (seconds, default 30), ``SLUICE_REDIS_RETRIES``
 (default 20, about 30 s), ``SLUICE_POLL_INTERVAL`` (how often an idle worker looks for work,
-default 0.5 s), ``DUPEFILTER_CAPACITY`` and ``DUPEFILTER_ERROR_RATE``.
+default 0.5 s), ``SLUICE_LEASE_BATCH`` (requests leased per round trip, default 8),
+``DUPEFILTER_CAPACITY`` and ``DUPEFILTER_ERROR_RATE``.
 """
 
 from __future__ import annotations
@@ -25,12 +32,12 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.scheduler import Scheduler
-from twisted.internet import task
+from twisted.internet import reactor, task
 
 from sluice.crawl import codec, registry
 from sluice.crawl.bloom import BloomParams
 from sluice.crawl.keys import CrawlKeys
-from sluice.crawl.leases import LeasedQueue, host_of, now_ms
+from sluice.crawl.leases import Lease, LeasedQueue, now_ms
 from sluice.crawl.politeness import interval_ms
 from sluice.storage.redis import client
 from spiders.dupefilter import BloomDupeFilter
@@ -55,12 +62,15 @@ class LeasedScheduler(Scheduler):
         self.lease_ttl = lease_ttl
         self.bloom_params = bloom
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self.unsent: list[Request] = []
         #: leased requests handed to the engine by offer_work, on their way to next_request
         self.offered: deque[Request] = deque()
+        #: leases taken by a pop of several, waiting for the engine to ask for them
+        self.prefetched: deque[Lease] = deque()
+        self.lease_batch = 8
         self.closing = False
         self.poll_interval = 0.5
         self._loops: list[task.LoopingCall] = []
+        self._flush_call = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -83,6 +93,7 @@ class LeasedScheduler(Scheduler):
         )
         scheduler = cls(server, crawler, settings.getfloat("SLUICE_LEASE_TTL", 30.0), bloom)
         scheduler.poll_interval = settings.getfloat("SLUICE_POLL_INTERVAL", 0.5)
+        scheduler.lease_batch = max(1, settings.getint("SLUICE_LEASE_BATCH", 8))
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -117,6 +128,9 @@ class LeasedScheduler(Scheduler):
             self.stats,
         )
         self.book = LeaseBook(self.queue, self.encode)
+        # First among the hooks: a lease is acknowledged only once the requests its response
+        # yielded are queued (else a worker killed in between would lose them).
+        self.book.before_ack.append(self.flush_admissions)
         spider.lease_book = self.book
         state = self.queue.state()
         if state.queued or state.in_flight:
@@ -140,11 +154,14 @@ class LeasedScheduler(Scheduler):
         for loop in self._loops:
             if loop.running:
                 loop.stop()
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
         try:
-            self.flush_unsent()
+            self.flush_admissions()
             self.book.flush()
         except Exception:
             log.exception("crawl %s: could not acknowledge the last leases", self.keys.crawl_id)
+        self.prefetched.clear()
         self.book.release_held()
         self.df.record_size()
         try:
@@ -154,37 +171,44 @@ class LeasedScheduler(Scheduler):
 
     # -- queueing ------------------------------------------------------------------------------
     def enqueue_request(self, request: Request) -> bool:
-        """Filter duplicates and queue the request in Redis (in memory while Redis is away)."""
+        """Stage the request for the next admission round trip (duplicates this worker already
+        knows of are dropped at once); the batch is admitted as soon as the engine is done
+        handing over what the current response yielded, and waits in memory while Redis is
+        away."""
         if request.meta.pop(OFFERED_META, False):
             # Already leased by :meth:`offer_work`: handed straight back to the engine.
             self.offered.append(request)
             return True
+        # A request still carrying a lease is a retry or redirect of a leased request: once it
+        # is queued, the original's lease is done. Completing it now is safe: the lease book
+        # acknowledges nothing before the staged batch is queued (see open).
+        superseded = request.meta.pop(LEASE_META, None)
         try:
-            return self._enqueue(request)
-        except redis.RedisError as exc:
-            log.warning("Redis unavailable (%s); holding %s in memory", exc, request.url)
-            self.unsent.append(request)
-            return True
+            staged = self.df.stage(request, self.encode, self.spider)
         except Exception:
-            # Never lose a request quietly: count it, so the crawl's summary reports it.
+            # Never lose a request quietly: count it, so the crawl's summary reports it. The
+            # lease it would have replaced stays open: it lapses and the page is fetched again.
             self.stats.inc_value("scheduler/unqueued")
             log.exception("could not queue %s", request.url)
             return False
-
-    def _enqueue(self, request: Request) -> bool:
-        # A request still carrying a lease is a retry or redirect of a leased request: once it
-        # is queued, the original's lease is done.
-        superseded = request.meta.pop(LEASE_META, None)
-        data = self.encode(request)
-        if request.dont_filter:
-            self.queue.push(data, host_of(request.url), request.priority)
-        elif not self.df.admit(request, self.keys, data):
-            self.df.log(request, self.spider)
-            self._complete_lease(superseded)
-            return False
-        self.stats.inc_value("scheduler/enqueued/redis")
         self._complete_lease(superseded)
-        return True
+        if staged and (self._flush_call is None or not self._flush_call.active()):
+            self._flush_call = reactor.callLater(0, self._flush_soon)
+        return staged
+
+    def _flush_soon(self) -> None:
+        try:
+            self.flush_admissions()
+        except redis.RedisError as exc:
+            log.warning(
+                "Redis unavailable (%s); holding %d requests in memory", exc, len(self.df.staged)
+            )
+
+    def flush_admissions(self) -> None:
+        """Admit the staged requests in one round trip (a Redis error leaves them staged)."""
+        queued = self.df.flush(self.spider)
+        if queued:
+            self.stats.inc_value("scheduler/enqueued/redis", len(queued))
 
     def _complete_lease(self, lease_id: str | None) -> None:
         if lease_id:
@@ -208,36 +232,39 @@ class LeasedScheduler(Scheduler):
         """Lease the next request of the crawl (None when the queue is empty or Redis away)."""
         if self.offered:
             return self.offered.popleft()
-        try:
-            self.flush_unsent()
-            lease, requeued = self.queue.pop()
-        except redis.RedisError as exc:
-            log.warning("Redis unavailable (%s); will ask again", exc)
+        if not self.prefetched and not self._lease_more():
             return None
-        if requeued:
-            self.stats.inc_value("scheduler/lease_lapsed", requeued)
-            log.info("requeued %d requests whose worker stopped renewing them", requeued)
-        if lease is None:
-            return None
+        lease = self.prefetched.popleft()
         request = request_from_dict(codec.loads(lease.data), spider=self.spider)
         # Failures must come back to the lease book, so the errback is the spider's lease
         # errback, which then calls the request's own errback by name.
         request.meta[ERRBACK_META] = getattr(request.errback, "__name__", None)
         request.errback = self.spider.errback_lease
         request.meta[LEASE_META] = lease.lease_id
-        self.book.hold(lease.lease_id)
         self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
-    def flush_unsent(self) -> None:
-        """Queue the requests held in memory during a Redis outage."""
-        while self.unsent:
-            self._enqueue(self.unsent[0])
-            self.unsent.pop(0)
+    def _lease_more(self) -> bool:
+        """Lease up to ``lease_batch`` requests in one round trip; True when any came."""
+        try:
+            # What this worker found goes into the queue before it leases more.
+            self.flush_admissions()
+            leases, requeued, _ = self.queue.pop_many(self.lease_batch)
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable (%s); will ask again", exc)
+            return False
+        if requeued:
+            self.stats.inc_value("scheduler/lease_lapsed", requeued)
+            log.info("requeued %d requests whose worker stopped renewing them", requeued)
+        for lease in leases:
+            # Held from now on: renewed by the heartbeat, given back on a graceful stop.
+            self.book.hold(lease.lease_id)
+        self.prefetched.extend(leases)
+        return bool(leases)
 
     def has_pending_requests(self) -> bool:
         """True while this worker or the shared queue has requests waiting."""
-        if self.unsent:
+        if self.df.staged or self.prefetched:
             return True
         try:
             state = self.queue.state()
@@ -246,7 +273,7 @@ class LeasedScheduler(Scheduler):
         return state.queued > 0 and not state.budget_spent
 
     def __len__(self) -> int:
-        return self.queue.state().queued
+        return self.queue.state().queued + len(self.prefetched) + len(self.df.staged)
 
     # -- periodic work -------------------------------------------------------------------------
     def offer_work(self) -> None:
@@ -276,10 +303,12 @@ class LeasedScheduler(Scheduler):
     def tick(self) -> None:
         """Acknowledge completed leases whose output is durable."""
         try:
-            self.flush_unsent()
-        except redis.RedisError:
-            return
-        self.book.flush()
+            self.flush_admissions()
+            self.book.flush()
+        except redis.RedisError as exc:
+            log.warning(
+                "Redis unavailable (%s); holding %d requests in memory", exc, len(self.df.staged)
+            )
 
     def heartbeat(self) -> None:
         """Renew this worker's leases and announce the worker."""
@@ -294,7 +323,7 @@ class LeasedScheduler(Scheduler):
     def spider_idle(self, spider: Spider) -> None:
         """Close only when the whole crawl is done; until then keep waiting for work."""
         try:
-            self.flush_unsent()
+            self.flush_admissions()
             self.book.flush()
         except redis.RedisError as exc:
             log.warning("Redis unavailable while idle (%s); waiting", exc)
@@ -306,11 +335,12 @@ class LeasedScheduler(Scheduler):
         """True, and the end recorded, when the whole crawl is over and this worker holds
         nothing: nothing queued that may still be leased, nothing in flight anywhere."""
         try:
+            self.flush_admissions()
             state = self.queue.state()
         except redis.RedisError as exc:
             log.warning("Redis unavailable while idle (%s); waiting", exc)
             return False
-        if self.unsent or self.book.outstanding or not state.over:
+        if self.df.staged or self.prefetched or self.book.outstanding or not state.over:
             return False
         try:
             self.server.hsetnx(self.keys.meta, "finished_at", int(time.time()))

@@ -45,6 +45,9 @@ THROTTLE_MAX_WAIT = 600.0
 THROTTLE_DEFAULT_WAIT = 5.0
 # How far ahead (s) a worker may lease a site's next request; it waits for its turn after.
 SLUICE_LEASE_LOOKAHEAD = 1.0
+# A site with no ceiling (interval 0) is sent to without a reservation for this long (s) after
+# one found it unpaused: a Retry-After pause set by another worker binds within this time.
+SLUICE_POLITENESS_CACHE = 0.1
 USER_AGENTS: list[str] = []  # rotated per request when set
 PROXIES = [proxy.strip() for proxy in _sluice.proxies.split(",") if proxy.strip()]
 DENY_PATTERNS = [r"/(cart|checkout|login|logout|account)(/|\?|$)"]
@@ -56,6 +59,8 @@ REDIS_URL = _sluice.redis_url
 SLUICE_LEASE_TTL = 30.0
 SLUICE_REDIS_RETRIES = 20
 SLUICE_POLL_INTERVAL = 0.5
+# Requests leased per round trip; the worker keeps the extra ones until its engine asks.
+SLUICE_LEASE_BATCH = 8
 DUPEFILTER_CAPACITY = 10_000_000
 DUPEFILTER_ERROR_RATE = 0.0001
 

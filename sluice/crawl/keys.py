@@ -57,6 +57,12 @@ class CrawlKeys:
         return f"{self.prefix}:leased"
 
     @property
+    def pop_calls(self) -> str:
+        """ZSET pop call id -> until when (ms) it is remembered, so the same call retried
+        after a lost reply leases nothing more."""
+        return f"{self.prefix}:pop_calls"
+
+    @property
     def sequence(self) -> str:
         """Counter giving each queued request its place among requests of equal priority."""
         return f"{self.prefix}:sequence"
@@ -110,6 +116,7 @@ class CrawlKeys:
             self.queued,
             self.leases,
             self.leased,
+            self.pop_calls,
             self.sequence,
             self.leased_pages,
             self.claims,

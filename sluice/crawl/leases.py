@@ -75,64 +75,101 @@ end
 """
 )
 
-# Requeue lapsed leases, then lease the first request of the first host whose turn comes
-# within the look-ahead window: the crawl leases a host's requests one interval apart (the
-# hosts score), and skips a host no worker may send to within the window (the politeness
-# next-send key: reserved sends, or a Retry-After pause). A skipped host never holds the others
-# up; a request leased ahead of its turn waits for it in the worker (the politeness
-# middleware), at most the window.
-# KEYS: hosts, queued, leases, leased, leased_pages. ARGV: now, queue prefix, ttl_ms, lease id,
-# page budget (0: none), politeness next prefix, politeness intervals hash, default interval,
-# look-ahead (ms). Returns {request|false, requeued, budget spent (1|0), ms until a host may be
-# ready (-1: nothing queued)}.
+# Requeue lapsed leases, then lease up to ARGV[10] requests: the first request of the first
+# host whose turn comes within the look-ahead window, then more from hosts whose turn has come
+# now (never further ahead than a single lease goes). The crawl leases a host's requests one
+# interval apart (the hosts score), and skips a host no worker may send to within the window
+# (the politeness next-send key: reserved sends, or a Retry-After pause). A skipped host never
+# holds the others up; a request leased ahead of its turn waits for it in the worker (the
+# politeness middleware), at most the window.
+# KEYS: hosts, queued, leases, leased, leased_pages, pop calls. ARGV: now, queue prefix, ttl_ms,
+# lease id prefix, page budget (0: none), politeness next prefix, politeness intervals hash,
+# default interval, look-ahead (ms), most leases. Returns {requeued, budget spent (1|0), ms until
+# a host may be ready (-1: nothing queued), j, request, ...}: the request leased as '<prefix>-<j>'.
 _POP = (
     _REQUEUE_LAPSED
     + """
 local now = tonumber(ARGV[1])
-local horizon = now + tonumber(ARGV[9])
--- The same lease id again: a call retried after its reply was lost. Hand back what that
--- lease holds rather than leasing another request under the same id, which would overwrite
--- the first request's lease and lose it.
-local again = redis.call('HGET', KEYS[4], ARGV[4])
-if again then
-  local _, _, data = split(again)
-  return {data, 0, 0, 0}
+local lookahead = tonumber(ARGV[9])
+local most = tonumber(ARGV[10])
+local function lease_id(j) return ARGV[4] .. '-' .. j end
+-- A call retried after its reply was lost finds itself among the calls made. It hands back
+-- those of its leases that still exist and leases nothing more: leasing other requests under
+-- the same ids would overwrite leases still out (some of the first call's may have been
+-- acknowledged or requeued meanwhile) and lose their requests. A call is remembered for two
+-- lease TTLs, longer than the client's retries last.
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+if redis.call('ZADD', KEYS[6], 'NX', now + 2 * tonumber(ARGV[3]), ARGV[4]) == 0 then
+  local again = {0, 0, 0}
+  for j = 1, most do
+    local held = redis.call('HGET', KEYS[4], lease_id(j))
+    if held then
+      local _, _, data = split(held)
+      again[#again + 1] = j
+      again[#again + 1] = data
+    end
+  end
+  return again
 end
 local requeued = requeue_lapsed()
 local budget = tonumber(ARGV[5])
-if budget > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= budget then
-  return {false, requeued, 1, -1}
-end
-local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', horizon, 'WITHSCORES', 'LIMIT', 0, """
+local leased = {}
+local function lease_next(horizon)
+  local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', horizon, 'WITHSCORES', 'LIMIT', 0, """
     + str(HOSTS_PER_POP)
     + """)
-for i = 1, #ready, 2 do
-  local host, turn = ready[i], tonumber(ready[i + 1])
-  local gate = tonumber(redis.call('GET', ARGV[6] .. host) or '0')
-  local queue = ARGV[2] .. host
-  local top = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-  if #top == 0 then
-    redis.call('ZREM', KEYS[1], host)
-  elseif gate > horizon then
-    redis.call('ZADD', KEYS[1], gate - tonumber(ARGV[9]), host)
-  else
-    redis.call('ZREM', queue, top[1])
-    redis.call('DECR', KEYS[2])
-    if redis.call('ZCARD', queue) == 0 then
+  for i = 1, #ready, 2 do
+    local host, turn = ready[i], tonumber(ready[i + 1])
+    local gate = tonumber(redis.call('GET', ARGV[6] .. host) or '0')
+    local queue = ARGV[2] .. host
+    local top = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+    if #top == 0 then
       redis.call('ZREM', KEYS[1], host)
+    elseif gate > horizon then
+      -- Its turn moves to when the gate is within the window; never earlier than it was.
+      if gate - lookahead > turn then redis.call('ZADD', KEYS[1], gate - lookahead, host) end
     else
-      local interval = tonumber(redis.call('HGET', ARGV[7], host) or ARGV[8])
-      redis.call('ZADD', KEYS[1], math.max(turn, now) + interval, host)
+      redis.call('ZREM', queue, top[1])
+      redis.call('DECR', KEYS[2])
+      if redis.call('ZCARD', queue) == 0 then
+        redis.call('ZREM', KEYS[1], host)
+      else
+        local interval = tonumber(redis.call('HGET', ARGV[7], host) or ARGV[8])
+        redis.call('ZADD', KEYS[1], math.max(turn, now) + interval, host)
+      end
+      local lid = lease_id(#leased + 1)
+      redis.call('HSET', KEYS[4], lid, top[2] .. '|' .. host .. '|' .. top[1])
+      redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), lid)
+      redis.call('INCR', KEYS[5])
+      return top[1]
     end
-    redis.call('HSET', KEYS[4], ARGV[4], top[2] .. '|' .. host .. '|' .. top[1])
-    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[4])
-    redis.call('INCR', KEYS[5])
-    return {top[1], requeued, 0, 0}
   end
+  return nil
 end
+local spent = 0
+while #leased < most do
+  if budget > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= budget then
+    spent = 1
+    break
+  end
+  local horizon = now
+  if #leased == 0 then horizon = now + lookahead end
+  local data = lease_next(horizon)
+  if not data then break end
+  leased[#leased + 1] = data
+end
+if #leased > 0 then
+  local reply = {requeued, spent, 0}
+  for j, data in ipairs(leased) do
+    reply[#reply + 1] = j
+    reply[#reply + 1] = data
+  end
+  return reply
+end
+if spent == 1 then return {requeued, 1, -1} end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 then return {false, requeued, 0, -1} end
-return {false, requeued, 0, math.max(0, tonumber(first[2]) - horizon)}
+if #first == 0 then return {requeued, 0, -1} end
+return {requeued, 0, math.max(0, tonumber(first[2]) - now - lookahead)}
 """
 )
 
@@ -276,16 +313,28 @@ class LeasedQueue:
     def pop_or_wait(self) -> tuple[Lease | None, int, float]:
         """:meth:`pop`, plus how long (s) until some host may be ready when nothing is (-1:
         nothing queued)."""
-        lease_id = uuid.uuid4().hex
-        data, requeued, _spent, wait_ms = self._pop(
-            keys=[*self._queue_keys(), self.keys.leases, self.keys.leased, self.keys.leased_pages],
+        leases, requeued, wait = self.pop_many(1)
+        return (leases[0] if leases else None), requeued, wait
+
+    def pop_many(self, most: int) -> tuple[list[Lease], int, float]:
+        """Lease up to ``most`` requests in one round trip: the next one a site's budget allows
+        within the look-ahead window, then more from sites whose turn has come now. Also
+        return how many lapsed leases were requeued, and how long (s) until some host may be
+        ready when nothing was leased (-1: nothing queued)."""
+        prefix = uuid.uuid4().hex
+        requeued, _spent, wait_ms, *found = self._pop(
+            keys=[*self._queue_keys(), self.keys.leases, self.keys.leased, self.keys.leased_pages,
+                  self.keys.pop_calls],
             args=[
-                now_ms(), self.keys.queue_prefix, self.ttl_ms, lease_id, self.page_budget,
+                now_ms(), self.keys.queue_prefix, self.ttl_ms, prefix, self.page_budget,
                 NEXT_PREFIX, INTERVALS, self.default_interval_ms, self.lookahead_ms,
+                max(1, int(most)),
             ],
         )  # fmt: skip
+        pairs = zip(found[::2], found[1::2], strict=True)
+        leases = [Lease(f"{prefix}-{j}", data) for j, data in pairs]
         wait = int(wait_ms) / 1000 if int(wait_ms) >= 0 else -1.0
-        return (Lease(lease_id, data) if data else None), int(requeued), wait
+        return leases, int(requeued), wait
 
     def requeue_lapsed(self) -> int:
         """Put lapsed leases back in the queue now (the pool's janitor: a crawl whose workers
@@ -363,4 +412,6 @@ class LeasedQueue:
     def clear(self) -> None:
         """Drop the queue and every lease."""
         self.purge()
-        self.server.delete(self.keys.leases, self.keys.leased, self.keys.leased_pages)
+        self.server.delete(
+            self.keys.leases, self.keys.leased, self.keys.leased_pages, self.keys.pop_calls
+        )

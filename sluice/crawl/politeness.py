@@ -13,12 +13,18 @@ lives in Redis and is enforced twice:
 
 A 429 or 503 answer with ``Retry-After`` pushes the site's next send time past it, for every
 worker at once (:meth:`Politeness.pause`).
+
+A site without a ceiling (interval 0) has no send slots to space: a reservation there only
+tells whether the site is paused. A worker may then skip asking for ``cache_ms`` after a
+reservation that found it unpaused (:class:`OpenSites`); a pause set by another worker binds
+it from then on at the latest. A site with an interval reserves every send.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import redis
@@ -36,7 +42,7 @@ NEXT_KEEP_MS = 3_600_000
 # An interval of -1 means "whatever a worker recorded for the host, else the default".
 # A pause (Retry-After) pushes the slot past its end.
 # KEYS: next, intervals, pause. ARGV: now_ms, interval_ms, default_ms, keep_ms, host. Returns
-# the reserved time (ms).
+# the reserved time (ms) and the interval it used.
 _RESERVE = """
 local interval = tonumber(ARGV[2])
 if interval < 0 then
@@ -45,7 +51,7 @@ end
 local slot = math.max(tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[1]) or '0'),
                       tonumber(redis.call('GET', KEYS[3]) or '0'))
 redis.call('SET', KEYS[1], slot + interval, 'PX', ARGV[4])
-return slot
+return {slot, interval}
 """
 
 # No request before ARGV[1] (never shortens a pause); the next-send time moves with it, so
@@ -57,6 +63,14 @@ local nxt = math.max(ends, tonumber(redis.call('GET', KEYS[1]) or '0'))
 redis.call('SET', KEYS[1], nxt, 'PX', tonumber(ARGV[2]))
 return ends
 """
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A send slot: no earlier than ``at`` (ms); the site's interval is ``interval_ms``."""
+
+    at: int
+    interval_ms: int
 
 
 def host_key(netloc: str) -> str:
@@ -76,18 +90,19 @@ class Politeness:
         """Record the host's interval, so leases of every crawl pace themselves by it."""
         self.server.hset(INTERVALS, host, max(0, int(interval_ms)))
 
-    def reserve(self, host: str, interval_ms: int | None, default_ms: int, now_ms: int) -> int:
-        """Reserve the host's next send time (ms); the caller sends no earlier than that.
+    def reserve(
+        self, host: str, interval_ms: int | None, default_ms: int, now_ms: int
+    ) -> Reservation:
+        """Reserve the host's next send time; the caller sends no earlier than its ``at``.
 
         ``interval_ms`` None: the interval a worker recorded for the host, else ``default_ms``.
         """
         interval = -1 if interval_ms is None else max(0, int(interval_ms))
-        return int(
-            self._reserve(
-                keys=[NEXT_PREFIX + host, INTERVALS, PAUSE_PREFIX + host],
-                args=[now_ms, interval, max(0, int(default_ms)), NEXT_KEEP_MS, host],
-            )
+        at, used = self._reserve(
+            keys=[NEXT_PREFIX + host, INTERVALS, PAUSE_PREFIX + host],
+            args=[now_ms, interval, max(0, int(default_ms)), NEXT_KEEP_MS, host],
         )
+        return Reservation(at=int(at), interval_ms=int(used))
 
     def pause(self, host: str, until_ms: int) -> int:
         """No request to the host before ``until_ms``, from any worker; the time it is paused to."""
@@ -100,6 +115,31 @@ class Politeness:
     def paused_until(self, host: str) -> int:
         """The end (ms) of the host's pause, 0 when it is not paused."""
         return int(self.server.get(PAUSE_PREFIX + host) or 0)
+
+
+class OpenSites:
+    """Sites this worker found open a moment ago: no interval, no pause (see the module
+    docstring). Only sites without a ceiling are kept, for ``cache_ms`` (0: never)."""
+
+    def __init__(self, cache_ms: int) -> None:
+        self.cache_ms = max(0, int(cache_ms))
+        self._until: dict[str, int] = {}
+
+    def note(self, host: str, reservation: Reservation, now_ms: int) -> None:
+        """Remember a reservation: the site is open until ``now_ms + cache_ms`` when it has no
+        interval and the slot is now (not paused); otherwise forget it."""
+        if self.cache_ms and reservation.interval_ms == 0 and reservation.at <= now_ms:
+            self._until[host] = now_ms + self.cache_ms
+        else:
+            self._until.pop(host, None)
+
+    def is_open(self, host: str, now_ms: int) -> bool:
+        """True when the site may be sent to without a reservation."""
+        return self._until.get(host, 0) > now_ms
+
+    def close(self, host: str) -> None:
+        """The site was paused or its interval changed: reserve again from now on."""
+        self._until.pop(host, None)
 
 
 def interval_ms(rate: float) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from sluice.crawl import codec
-from sluice.crawl.bloom import BloomParams, RedisBloom
+from sluice.crawl.bloom import Admission, BloomParams, RedisBloom
 from sluice.crawl.keys import CrawlKeys
 from sluice.crawl.leases import LeasedQueue, QueueState, budget_spent, host_of, now_ms
 
@@ -113,13 +113,17 @@ def seed(
     links back to a start URL is not fetched twice. Returns how many were queued.
     """
     filter_ = RedisBloom(server, keys.bloom, keys.seen, bloom)
-    queued = 0
-    for request, fingerprint in zip(requests, fingerprints, strict=True):
-        data = codec.dumps(request)
-        queued += filter_.admit(
-            fingerprint.hex(), keys, data, host_of(request["url"]), int(request.get("priority", 0))
+    admissions = [
+        Admission(
+            codec.dumps(request),
+            host_of(request["url"]),
+            int(request.get("priority", 0)),
+            fingerprint.hex(),
         )
-    return queued
+        for request, fingerprint in zip(requests, fingerprints, strict=True)
+    ]
+    admitted, _ = filter_.admit_many(keys, admissions)
+    return sum(admitted)
 
 
 def start_urls(server: redis.Redis, keys: CrawlKeys) -> list[str]:

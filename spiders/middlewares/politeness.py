@@ -7,6 +7,11 @@ site profile's ``rate``, else the site's robots.txt ``Crawl-delay`` (read here w
 fetches robots.txt), else ``DEFAULT_HOST_RATE`` (4 requests/s). AutoThrottle still adapts to
 latency below that ceiling.
 
+A site whose interval is 0 (a profile's ``rate`` of 0, or ``Crawl-delay: 0``) has no send
+slots to space; after a reservation that found it unpaused, this worker sends to it without
+asking again for ``SLUICE_POLITENESS_CACHE`` seconds (default 0.1; 0: always ask), so a pause
+another worker sets binds this one within that time.
+
 A 429, or a 503 with ``Retry-After``, pauses the site for every worker until the time it
 names (``THROTTLE_DEFAULT_WAIT`` when it names none) and sends the request back to the
 crawl's queue. Such answers are waited out beyond the ordinary retry budget, for at most
@@ -28,7 +33,13 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import deferLater
 
 from sluice.crawl.leases import host_of, now_ms
-from sluice.crawl.politeness import Politeness, interval_ms, retry_after_seconds, robots_rules
+from sluice.crawl.politeness import (
+    OpenSites,
+    Politeness,
+    interval_ms,
+    retry_after_seconds,
+    robots_rules,
+)
 from sluice.storage.redis import client
 
 log = logging.getLogger(__name__)
@@ -50,6 +61,7 @@ class PolitenessMiddleware:
         self.max_wait = settings.getfloat("THROTTLE_MAX_WAIT", 600.0)
         self.default_wait = settings.getfloat("THROTTLE_DEFAULT_WAIT", 5.0)
         self.user_agent = settings.get("USER_AGENT") or "*"
+        self.open_sites = OpenSites(round(settings.getfloat("SLUICE_POLITENESS_CACHE", 0.1) * 1000))
         #: host -> interval (ms) learnt from its robots.txt in this worker
         self.robots_ms: dict[str, int] = {}
         #: host -> the interval this worker last recorded in Redis (recorded again on a change)
@@ -81,6 +93,7 @@ class PolitenessMiddleware:
         if self.recorded.get(host) != chosen:
             self.politeness.set_interval(host, chosen)
             self.recorded[host] = chosen
+            self.open_sites.close(host)
         return chosen
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
@@ -97,9 +110,14 @@ class PolitenessMiddleware:
         only for Deferreds.)"""
         host = host_of(request.url)
         interval = self.interval_for(request)
+        # Only a site whose interval is 0 is ever open; one this worker spaces is never.
+        if not interval and self.open_sites.is_open(host, now_ms()):
+            return None
         while True:
-            reserved = self.politeness.reserve(host, interval, self.default_ms, now_ms())
-            wait = (reserved - now_ms()) / 1000
+            now = now_ms()
+            reservation = self.politeness.reserve(host, interval, self.default_ms, now)
+            self.open_sites.note(host, reservation, now)
+            wait = (reservation.at - now_ms()) / 1000
             if wait <= 0:
                 return None  # the reservation already counted any pause
             self.crawler.stats.inc_value("politeness/waits")
@@ -139,6 +157,7 @@ class PolitenessMiddleware:
             self._warn_once(f"retry-after:{host}", "%s: %s; waiting %.0fs", host, problem,
                             self.default_wait)  # fmt: skip
         pause = seconds if seconds is not None else self.default_wait
+        self.open_sites.close(host)
         self.politeness.pause(host, now_ms() + round(pause * 1000))
         self.crawler.stats.inc_value(f"politeness/throttled/{response.status}")
         since = request.meta.get(THROTTLED_SINCE, now)

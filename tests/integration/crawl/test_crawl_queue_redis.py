@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from sluice.crawl.bloom import BloomParams, RedisBloom
+from sluice.crawl.bloom import Admission, BloomParams, RedisBloom
 from sluice.crawl.keys import CrawlKeys
 from sluice.crawl.leases import LeasedQueue, now_ms
 from sluice.crawl.politeness import Politeness
@@ -145,3 +145,68 @@ def test_a_sites_requests_are_leased_one_interval_apart(server, keys):
     first, _, _ = queue.pop_or_wait()
     second, _, wait = queue.pop_or_wait()
     assert (first.data, second, 55 < wait <= 60) == (b"first", None, True)
+
+
+# --- batched round trips ---------------------------------------------------------------------
+
+
+def test_a_batch_admits_each_request_once_inside_it_and_against_the_filter(server, keys):
+    bloom = RedisBloom(
+        server, keys.bloom, keys.seen, BloomParams(capacity=10_000, error_rate=0.001)
+    )
+    assert bloom.admit("fp-0", keys, b"req-0", HOST, 0)  # an earlier response's link
+    batch = [Admission(f"req-{i % 5}".encode(), HOST, 0, f"fp-{i % 5}") for i in range(12)]
+    batch.append(Admission(b"retry-of-req-0", HOST, 0, None))  # dont_filter: always queued
+    admitted, count = bloom.admit_many(keys, batch)
+    queue = LeasedQueue(server, keys, lease_ttl=30)
+    leased, _, _ = queue.pop_many(50)
+    # fp-0 was seen before the batch; fp-1..4 once each, their repeats filtered.
+    assert [i for i, ok in enumerate(admitted) if ok] == [1, 2, 3, 4, 12]
+    assert count == 5 == bloom.count()
+    assert sorted(lease.data for lease in leased) == sorted(
+        [b"req-0", b"req-1", b"req-2", b"req-3", b"req-4", b"retry-of-req-0"]
+    )
+
+
+def test_a_pop_of_several_leases_each_request_once_and_a_retry_hands_the_same_back(
+    server, keys, monkeypatch
+):
+    queue = LeasedQueue(server, keys, lease_ttl=30)
+    queue.push_many([(f"r{n}".encode(), HOST, 0) for n in range(5)])
+    monkeypatch.setattr("sluice.crawl.leases.uuid.uuid4", lambda: uuid.UUID(int=9))
+    first, _, _ = queue.pop_many(3)
+    retried, _, _ = queue.pop_many(3)  # the same call again after a lost reply
+    monkeypatch.undo()
+    rest, _, _ = queue.pop_many(3)
+    state = queue.state()
+    assert [lease.data for lease in first] == [b"r0", b"r1", b"r2"]
+    assert (retried, [lease.data for lease in rest]) == (first, [b"r3", b"r4"])
+    assert len({lease.lease_id for lease in first + rest}) == 5
+    assert (state.queued, state.in_flight) == (0, 5)
+
+
+def test_a_retried_pop_whose_first_lease_is_gone_leases_nothing_under_the_same_ids(
+    server, keys, monkeypatch
+):
+    queue = LeasedQueue(server, keys, lease_ttl=30)
+    queue.push_many([(f"r{n}".encode(), HOST, 0) for n in range(5)])
+    monkeypatch.setattr("sluice.crawl.leases.uuid.uuid4", lambda: uuid.UUID(int=11))
+    first, _, _ = queue.pop_many(3)
+    queue.ack([first[0].lease_id])  # done (or lapsed and requeued) before the retry comes
+    retried, _, _ = queue.pop_many(3)  # the same call again after a lost reply
+    state = queue.state()
+    # The retry hands back the two leases still out and takes nothing from the queue.
+    assert (retried, state.queued, state.in_flight) == (first[1:], 2, 2)
+
+
+def test_a_pop_of_several_takes_a_paced_sites_next_turn_only_once(server, keys):
+    paced, free = f"paced-{keys.crawl_id}.localhost", f"free-{keys.crawl_id}.localhost"
+    Politeness(server).set_interval(paced, 60_000)
+    queue = LeasedQueue(server, keys, lease_ttl=30, lookahead_ms=0, page_budget=4)
+    queue.push_many([(b"paced-1", paced, 10), (b"paced-2", paced, 10)])
+    time.sleep(0.01)  # the paced site's turn came first
+    queue.push_many([(f"free-{n}".encode(), free, 0) for n in range(4)])
+    leased, _, _ = queue.pop_many(10)
+    # One of the paced site's requests per interval; the crawl's budget of 4 still binds.
+    assert [lease.data for lease in leased] == [b"paced-1", b"free-0", b"free-1", b"free-2"]
+    assert queue.state().budget_spent

@@ -139,6 +139,7 @@ def test_every_key_starts_with_the_crawl_prefix():
         "sluice:crawl:ecommerce-1:queued",
         "sluice:crawl:ecommerce-1:leases",
         "sluice:crawl:ecommerce-1:leased",
+        "sluice:crawl:ecommerce-1:pop_calls",
         "sluice:crawl:ecommerce-1:sequence",
         "sluice:crawl:ecommerce-1:leased_pages",
         "sluice:crawl:ecommerce-1:claims",
