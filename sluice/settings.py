@@ -96,6 +96,10 @@ class Settings:
     export_dir: Path = Path(".stack/exports")
     backup_dir: Path = Path(".stack/backups")
     backup_keep_days: int = 7
+    # A reprocess_raw run over more days, or more stored raw items, than these waits for an
+    # analyst's approval (Required Actions in the Airflow UI) before it rewrites rows.
+    approval_max_days: int = 7
+    approval_max_rows: int = 100_000
     # The object store (S3) that keeps backup sets, daily exports and DAG bundles: the native
     # stack's SeaweedFS locally, AWS S3 in the cluster (auth "aws": the SDK's credential chain,
     # e.g. the pod's IAM role; "keys": the access and secret key below).
@@ -175,6 +179,11 @@ class Settings:
             raise SettingsError(
                 f"{ENV_PREFIX}BACKUP_KEEP_DAYS={self.backup_keep_days} must be at least 1"
             )
+        for name in ("approval_max_days", "approval_max_rows"):
+            if getattr(self, name) < 1:
+                raise SettingsError(
+                    f"{ENV_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1"
+                )
         if self.worker_slots < 1:
             raise SettingsError(f"{ENV_PREFIX}WORKER_SLOTS={self.worker_slots} must be at least 1")
         if self.pool_claim_ttl < 2:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Asset, Param
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import DAG, Asset, Param, XComArg
 
 from plugins.factories.defaults import START, default_args, tags
 from plugins.operators.platform import (
@@ -15,9 +16,9 @@ from plugins.operators.platform import (
     MigrateOperator,
     PipelineHealthOperator,
     PruneBackupsOperator,
-    ReprocessRawOperator,
     VerifyBackupOperator,
 )
+from plugins.operators.reprocess import PLAN, PlanReprocessOperator, ReprocessRawOperator
 from sluice.crawl.specs import CRAWLS
 
 
@@ -236,20 +237,27 @@ def nightly_backup_dag() -> DAG:
 
 
 def reprocess_raw_dag() -> DAG:
-    """``reprocess_raw``: rebuild a day's processed rows from the raw archive; backfillable."""
+    """``reprocess_raw``: rebuild days' processed rows from the raw archive; backfillable. A run
+    over many days or raw items waits for an approval first."""
     with DAG(
         dag_id="reprocess_raw",
         description="Rebuild processed rows for a day from MongoDB raw items (no re-crawl).",
         doc_md=(
             "### Reprocess raw items\n\nThe run at 03:00 UTC on day D replays the raw envelopes "
-            "fetched on the previous complete day, D-1 (UTC; the `day` param names another), "
-            "from MongoDB `raw_items` through the normalizer's validation and writes. "
-            "Idempotent: a rerun changes no row. **Backfill this DAG** over a date range to "
-            "rebuild stored data after a fix; backfill `crawl_finance` instead to fetch those "
-            "days again from the source. Backfill runs have a low priority weight, so scheduled "
-            "runs of other DAGs go first when slots are short.\n\nParams: `day` (YYYY-MM-DD, "
-            "UTC; empty: the previous complete day), `source` and `schema` (only the raw items "
-            "of that source or schema; empty: all), `mode` (`replay`, the only mode)."
+            "fetched on the previous complete day, D-1 (UTC; the `day` param names another, "
+            "`until` extends it to a range), from MongoDB `raw_items` through the normalizer's "
+            "validation and writes. Idempotent: a rerun changes no row. **Backfill this DAG** "
+            "over a date range to rebuild stored data after a fix; backfill `crawl_finance` "
+            "instead to fetch those days again from the source. Backfill runs have a low "
+            "priority weight, so scheduled runs of other DAGs go first when slots are short."
+            "\n\n**Approval**: `plan` counts the days and raw items a run would replay. Over "
+            "`SLUICE_APPROVAL_MAX_DAYS` days (7) or `SLUICE_APPROVAL_MAX_ROWS` raw items "
+            "(100,000), the run waits in `approve` (Required Actions) until someone approves "
+            "it; rejected, nothing is replayed. A range that is reversed or reaches a day not "
+            "yet complete fails in `plan`, before anything is written.\n\nParams: `day` "
+            "(YYYY-MM-DD, UTC; empty: the previous complete day), `until` (YYYY-MM-DD; replay "
+            "through this day too; empty: `day` alone), `source` and `schema` (only the raw "
+            "items of that source or schema; empty: all), `mode` (`replay`, the only mode)."
         ),
         schedule="0 3 * * *",
         start_date=START,
@@ -264,17 +272,50 @@ def reprocess_raw_dag() -> DAG:
                 "backfill crawl_finance instead.",
             ),
             "day": _day_param("Replay the raw items fetched on this day instead"),
+            "until": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Until (UTC)",
+                description="Replay every day from `day` through this one (YYYY-MM-DD). "
+                "Empty: `day` alone.",
+            ),
             "source": Param(None, type=["null", "string"], title="Only this source"),
             "schema": Param(None, type=["null", "string"], title="Only this schema"),
         },
         default_args=default_args(priority_weight=1),
         tags=tags("maintenance", "backfill"),
     ) as dag:
-        ReprocessRawOperator(
-            task_id="reprocess",
+        plan = PlanReprocessOperator(
+            task_id="plan",
+            approve_task="approve",
+            replay_task="reprocess",
             day="{{ params.day }}",
+            until="{{ params.until }}",
             source="{{ params.source }}",
             schema="{{ params.schema }}",
+        )
+        approve = ApprovalOperator(
+            task_id="approve",
+            subject="Replay {{ ti.xcom_pull(task_ids='plan', key='plan')['days'] }} day(s) "
+            "of raw items into the processed tables?",
+            body=(
+                "{% set p = ti.xcom_pull(task_ids='plan', key='plan') %}"
+                "Days **{{ p['first'] }}** to **{{ p['last'] }}**, "
+                "{{ '{:,}'.format(p['raw_items']) }} raw items "
+                "(source: {{ p['source'] or 'all' }}, schema: {{ p['schema'] or 'all' }}).\n\n"
+                "Needs an approval because: {{ p['approval'] | join('; ') }}.\n\n"
+                "Approve to rewrite their rows; reject to replay nothing."
+            ),
+            response_timeout=timedelta(days=2),
+        )
+        replay = ReprocessRawOperator(
+            task_id="reprocess",
+            plan=XComArg(plan, key=PLAN),
+            # After an approval, or straight from the plan when none was needed.
+            trigger_rule="none_failed_min_one_success",
             execution_timeout=timedelta(hours=6),
         )
+        plan >> [approve, replay]
+        approve >> replay
     return dag

@@ -41,3 +41,26 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     """``day`` from 00:00 UTC up to (not including) the next day's 00:00."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start, start + timedelta(days=1)
+
+
+def day_range(context: dict[str, Any], day: str | None, until: str | None) -> tuple[date, date]:
+    """The first and last day a run works on: ``day`` (see :func:`previous_complete_day`)
+    through ``until`` when given. A range that is reversed, or that reaches past the previous
+    complete day (data still arriving), raises with both days named."""
+    first = previous_complete_day(context, day)
+    if until in (None, "", "None"):
+        return first, first
+    try:
+        last = date.fromisoformat(str(until))
+    except ValueError as exc:
+        raise AirflowException(
+            f"the `until` param must be a date like 2026-01-31, got {until!r}"
+        ) from exc
+    if last < first:
+        raise AirflowException(f"`until` {last} is before `day` {first}: the range is reversed")
+    latest = run_moment(context).date() - timedelta(days=1)
+    if last > latest:
+        raise AirflowException(
+            f"`until` {last} is not a complete day yet: the latest complete day is {latest}"
+        )
+    return first, last

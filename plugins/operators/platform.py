@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from plugins.hooks.sluice import SluiceHook
-from plugins.operators.days import day_bounds, previous_complete_day, run_moment
+from plugins.operators.days import previous_complete_day, run_moment
 
 #: XCom key under which the quality step publishes its counts
 QUALITY_KEY = "quality"
@@ -213,7 +213,7 @@ class DlqRedriveOperator(BaseOperator):
         from processors.redrive import redrive
         from sluice.kafka.producer import make_producer
 
-        reason, since_text = _blank_to_none(self.reason), _blank_to_none(self.since)
+        reason, since_text = blank_to_none(self.reason), blank_to_none(self.since)
         since = None
         if since_text:
             try:
@@ -323,47 +323,6 @@ class PruneBackupsOperator(BaseOperator):
         return removed
 
 
-class ReprocessRawOperator(BaseOperator):
-    """Rebuild processed rows from the MongoDB raw items fetched on one day (no re-crawl).
-
-    The day is the previous complete UTC day, or ``day`` (see :mod:`plugins.operators.days`);
-    ``source`` and ``schema`` narrow it. All three are templated. Rerunning a day changes no
-    row, so backfills may overlap.
-    """
-
-    template_fields = ("day", "source", "schema")
-
-    def __init__(
-        self,
-        *,
-        day: str | None = None,
-        source: str | None = None,
-        schema: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.day = day
-        self.source = source
-        self.schema = schema
-
-    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
-        from processors.reprocess import ReprocessError, reprocess_with_settings
-
-        start, end = day_bounds(previous_complete_day(context, self.day))
-        try:
-            stats = reprocess_with_settings(
-                SluiceHook().settings(),
-                start,
-                end,
-                source=_blank_to_none(self.source),
-                schema=_blank_to_none(self.schema),
-            )
-        except ReprocessError as exc:
-            raise AirflowException(str(exc)) from exc
-        self.log.info("reprocessed raw items fetched on %s: %s", start.date(), stats.as_dict())
-        return stats.as_dict()
-
-
 def _names_or_none(value: list[str] | tuple[str, ...] | str | None) -> list[str] | None:
     """A list of names from a param: None (or an absent param rendered as text) is None."""
     # A param left out renders as None, or as "None"/"" where the DAG renders text.
@@ -374,6 +333,6 @@ def _names_or_none(value: list[str] | tuple[str, ...] | str | None) -> list[str]
     return list(value)
 
 
-def _blank_to_none(value: str | None) -> str | None:
-    # Templated params render an absent value as "None".
+def blank_to_none(value: str | None) -> str | None:
+    """None for a param left out, which a templated field renders as "None" or ""."""
     return None if value in (None, "", "None") else value

@@ -104,7 +104,7 @@ def test_a_dated_run_without_any_date_is_refused():
 @pytest.mark.parametrize(("rendered", "value"), [("None", None), ("", None), (None, None),
                                                  ("invalid_item", "invalid_item")])  # fmt: skip
 def test_an_empty_templated_param_means_no_filter(rendered, value):
-    from plugins.operators.platform import _blank_to_none
+    from plugins.operators.platform import blank_to_none
 
     # `{{ params.reason }}` renders an unset param as "None": not a reason to filter on.
-    assert _blank_to_none(rendered) == value
+    assert blank_to_none(rendered) == value

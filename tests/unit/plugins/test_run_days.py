@@ -1,4 +1,5 @@
-"""Which day a daily DAG's run works on: the previous complete UTC day, or its `day` param."""
+"""Which day a daily DAG's run works on: the previous complete UTC day, or its `day` param
+(through its `until` param, for a range)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
-from plugins.operators.days import day_bounds, previous_complete_day
+from plugins.operators.days import day_bounds, day_range, previous_complete_day
 
 
 def context(logical: datetime | None, run_after: datetime | None = None) -> dict:
@@ -56,3 +57,31 @@ def test_a_day_runs_from_midnight_to_the_next_midnight_utc():
         datetime(2026, 3, 14, tzinfo=UTC),
         datetime(2026, 3, 15, tzinfo=UTC),
     )
+
+
+AT_0300 = datetime(2026, 3, 15, 3, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("day", "until", "days"),
+    [
+        (None, None, (date(2026, 3, 14), date(2026, 3, 14))),
+        ("2026-03-01", "None", (date(2026, 3, 1), date(2026, 3, 1))),
+        ("2026-03-01", "2026-03-14", (date(2026, 3, 1), date(2026, 3, 14))),
+    ],
+)
+def test_a_range_runs_from_day_through_until(day, until, days):
+    assert day_range(context(AT_0300), day, until) == days
+
+
+@pytest.mark.parametrize(
+    ("day", "until", "message"),
+    [
+        ("2026-03-10", "2026-03-01", "`until` 2026-03-01 is before `day` 2026-03-10"),
+        ("2026-03-10", "2026-03-15", "`until` 2026-03-15 is not a complete day yet"),
+        ("2026-03-10", "next week", "the `until` param must be a date"),
+    ],
+)
+def test_a_range_reversed_unfinished_or_unreadable_is_refused_by_name(day, until, message):
+    with pytest.raises(AirflowException, match=message):
+        day_range(context(AT_0300), day, until)
