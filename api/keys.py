@@ -12,6 +12,8 @@ import redis
 from api import keychecks
 
 PREFIX = "slk_"
+#: the write actions a key may be given (reading needs none); sql/0014 checks the same list
+SCOPES = ("crawl:request",)
 
 
 @dataclass(frozen=True)
@@ -34,16 +36,20 @@ def new_key() -> NewKey:
     return NewKey(key=key, key_hash=hash_key(key), key_prefix=key[:12])
 
 
-def create(conn: Any, name: str, rate_limit: int) -> NewKey:
-    """Store a new key named ``name``; ValueError when the name is taken."""
+def create(conn: Any, name: str, rate_limit: int, scopes: tuple[str, ...] = ()) -> NewKey:
+    """Store a new key named ``name`` that may take the ``scopes`` actions; ValueError when
+    the name is taken or a scope is unknown."""
     import psycopg
 
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope(s) {unknown}; known: {list(SCOPES)}")
     made = new_key()
     try:
         conn.execute(
-            "INSERT INTO api_keys (name, key_hash, key_prefix, rate_limit_per_minute) "
-            "VALUES (%s, %s, %s, %s)",
-            (name, made.key_hash, made.key_prefix, rate_limit),
+            "INSERT INTO api_keys (name, key_hash, key_prefix, rate_limit_per_minute, scopes) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (name, made.key_hash, made.key_prefix, rate_limit, sorted(set(scopes))),
         )
     except psycopg.errors.UniqueViolation as exc:
         raise ValueError(f"an API key named {name!r} exists already") from exc
@@ -53,7 +59,7 @@ def create(conn: Any, name: str, rate_limit: int) -> NewKey:
 def list_keys(conn: Any) -> list[dict[str, Any]]:
     """Every key's name, prefix, limit and state (never the key)."""
     cur = conn.execute(
-        "SELECT name, key_prefix, rate_limit_per_minute, created_at, revoked_at "
+        "SELECT name, key_prefix, rate_limit_per_minute, scopes, created_at, revoked_at "
         "FROM api_keys ORDER BY created_at, name"
     )
     names = [c.name for c in cur.description]

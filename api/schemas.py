@@ -215,3 +215,29 @@ ProductPage = page_of(Product, "ProductPage")
 PricePage = page_of(PricePoint, "PricePage")
 QuotePage = page_of(Quote, "QuotePage")
 CrawlPage = page_of(CrawlRun, "CrawlPage")
+
+
+class CrawlRequestBody(Schema):
+    """A crawl to start now: the spider, where it starts, and how far it may go."""
+
+    spider = Text(required=True, metadata={"example": "ecommerce"})
+    start_urls = fields.List(Text(), required=True, metadata={"example": ["https://shop.example/"]})
+    max_pages = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 1_000_000),
+        metadata={"description": "0: no limit"},
+    )
+    date = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "A dated spider's day"}
+    )
+
+
+class CrawlRequestAccepted(Schema):
+    """A crawl request published for Airflow to run."""
+
+    request_id = fields.String(required=True)
+    spider = fields.String(required=True)
+    dag_id = fields.String(required=True, metadata={"description": "The DAG that runs it"})
+    run_id = fields.String(required=True, metadata={"description": "Its Airflow run id"})
+    start_urls = fields.List(fields.String(), required=True)
+    max_pages = fields.Integer(required=True)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 metadata = MetaData()
 
@@ -96,6 +97,7 @@ api_keys = Table(
     Column("key_hash", Text),
     Column("key_prefix", Text),
     Column("rate_limit_per_minute", Integer),
+    Column("scopes", ARRAY(Text)),
     Column("created_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
 )

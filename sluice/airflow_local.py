@@ -83,7 +83,14 @@ def connections(settings: Settings) -> dict[str, dict[str, object]]:
         },
         "sluice_kafka": {
             "conn_type": "kafka",
-            "extra": {**settings.kafka, "group.id": "sluice.airflow"},
+            # The group the crawl-request watcher reads sluice.events as: from the first event
+            # on, committing only what it has handled (the hook drops these for everything else).
+            "extra": {
+                **settings.kafka,
+                "group.id": "sluice.airflow",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
         },
         # The object store, for S3DagBundle: keys locally, the pod's IAM role in the cluster.
         "sluice_object_store": {

@@ -21,6 +21,8 @@ POSTGRES_CONN_ID = "sluice_postgres"
 MONGO_CONN_ID = "sluice_mongo"
 REDIS_CONN_ID = "sluice_redis"
 KAFKA_CONN_ID = "sluice_kafka"
+#: the Kafka connection's consumer-group options, for the crawl-request watcher alone
+CONSUMER_GROUP_OPTIONS = ("group.id", "auto.offset.reset", "enable.auto.commit")
 
 
 def _credentials(login: str | None, password: str | None) -> str:
@@ -95,9 +97,10 @@ class SluiceHook(BaseHook):
         return dict(hook.get_connection(hook.kafka_config_id).extra_dejson)
 
     def kafka_connection(self) -> dict[str, Any]:
-        """The Kafka connection (addresses, TLS, SASL) without the consumer's group."""
+        """The Kafka connection (addresses, TLS, SASL) without the consumer group's options."""
         config = self.kafka_config()
-        config.pop("group.id", None)
+        for consumer_only in CONSUMER_GROUP_OPTIONS:
+            config.pop(consumer_only, None)
         if not config.get("bootstrap.servers"):
             raise ValueError(
                 f"Airflow connection {self.kafka_conn_id} has no 'bootstrap.servers' in its extra"

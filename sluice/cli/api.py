@@ -45,8 +45,10 @@ def api_key() -> None:
 @click.argument("name")
 @click.option("--rate-limit", default=600, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Requests per minute.")  # fmt: skip
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["crawl:request"]),
+              help="A write action the key may take (repeatable); reading needs none.")  # fmt: skip
 @click.pass_obj
-def create_command(settings: Settings, name: str, rate_limit: int) -> None:
+def create_command(settings: Settings, name: str, rate_limit: int, scopes: tuple[str, ...]) -> None:
     """Create a key named NAME and print it (as the last word): it is shown only once."""
     from api import keys
 
@@ -54,10 +56,13 @@ def create_command(settings: Settings, name: str, rate_limit: int) -> None:
         raise click.BadParameter("must not be blank", param_hint="NAME")
     with writer_connection(settings) as conn:
         try:
-            made = keys.create(conn, name, rate_limit)
+            made = keys.create(conn, name, rate_limit, scopes)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"API key {name!r} ({rate_limit} requests/minute), shown only now: {made.key}")
+    allowed = f", may {', '.join(scopes)}" if scopes else ""
+    click.echo(
+        f"API key {name!r} ({rate_limit} requests/minute{allowed}), shown only now: {made.key}"
+    )
 
 
 @api_key.command("list")

@@ -179,6 +179,31 @@ def run_crawl(
     work_to_the_end(settings, spider, keys, workers, extra, wait_processed, as_json)
 
 
+@crawl.command("request")
+@click.argument("spider")
+@click.option("--start-url", "start_urls", multiple=True, required=True, help="Repeatable.")
+@click.option("--max-pages", default=0, show_default=True, type=click.IntRange(0, 1_000_000))
+@click.option("--date", "day", default=None, help="The day a dated spider crawls (YYYY-MM-DD).")
+@click.pass_obj
+def request(
+    settings: Settings, spider: str, start_urls: tuple[str, ...], max_pages: int, day: str | None
+) -> None:
+    """Ask Airflow to crawl SPIDER from the start URLs now: publishes a crawl request on
+    sluice.events, which starts a crawl_<SPIDER> run (through the crawl_requests DAG)."""
+    from sluice.crawl.requests import CrawlRequestError, crawl_request_from, publish
+
+    body = {"spider": spider, "start_urls": list(start_urls), "max_pages": max_pages, "date": day}
+    try:
+        wanted = crawl_request_from(body, requested_by="cli")
+    except CrawlRequestError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    try:
+        publish(settings.kafka, wanted)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"crawl request {wanted.request_id} published: {wanted.dag_id} will run it")
+
+
 @crawl.command("retry")
 @click.argument("crawl_id")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))

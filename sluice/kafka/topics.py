@@ -25,4 +25,7 @@ RAW_QUOTES = TopicSpec("sluice.raw.quotes", partitions=3, config=(("retention.ms
 # Rejected records are kept four weeks: long enough to fix a bug and re-drive them.
 DLQ = TopicSpec("sluice.dlq", partitions=3, config=(("retention.ms", "2419200000"),))
 
-TOPICS: tuple[TopicSpec, ...] = (RAW_PRODUCTS, RAW_QUOTES, DLQ)
+# Platform events (crawl requests) that Airflow watches; one partition keeps them in order.
+EVENTS = TopicSpec("sluice.events", partitions=1, config=(("retention.ms", "604800000"),))
+
+TOPICS: tuple[TopicSpec, ...] = (RAW_PRODUCTS, RAW_QUOTES, DLQ, EVENTS)

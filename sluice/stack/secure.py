@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaException
 
-from sluice.kafka.topics import DLQ, RAW_PRODUCTS, RAW_QUOTES
+from sluice.kafka.topics import DLQ, EVENTS, RAW_PRODUCTS, RAW_QUOTES
 from sluice.private_files import write_private
 
 if TYPE_CHECKING:
@@ -77,6 +77,9 @@ def kafka_grants() -> list[Grant]:
         Grant(processor, "topic", DLQ.name, ("WRITE", "DESCRIBE")),
         Grant(processor, "group", GROUP_PREFIX, ("READ", "DESCRIBE"), prefixed=True),
         Grant(airflow, "topic", DLQ.name, ("DESCRIBE",)),
+        # The crawl-request watcher reads events; a bad one goes to the DLQ.
+        Grant(airflow, "topic", EVENTS.name, ("READ", "DESCRIBE")),
+        Grant(airflow, "topic", DLQ.name, ("WRITE",)),
         Grant(airflow, "group", GROUP_PREFIX, ("DESCRIBE", "READ"), prefixed=True),
     ]
     return grants

@@ -27,6 +27,7 @@ PLATFORM_DAGS = (
     "nightly_backup",
     "data_quality",
     "pipeline_health",
+    "crawl_requests",
 )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from sluice.stack.services.base import NotReady, Service
 
@@ -85,3 +86,36 @@ def answers(service: Service) -> bool:
     except NotReady:
         return False
     return True
+
+
+def dlq_end_offsets(settings) -> list[TopicPartition]:
+    """Where each partition of the dead-letter topic ends now."""
+    consumer = Consumer({**settings.kafka, "group.id": "t"})
+    parts = consumer.list_topics("sluice.dlq", timeout=10).topics["sluice.dlq"].partitions
+    marks = [
+        TopicPartition(
+            "sluice.dlq",
+            p,
+            consumer.get_watermark_offsets(TopicPartition("sluice.dlq", p), timeout=10)[1],
+        )
+        for p in parts
+    ]
+    consumer.close()
+    return marks
+
+
+def read_dlq(settings, starts: list[TopicPartition], topic: str) -> list:
+    """(value, headers) of the dead letters after ``starts`` that came from ``topic``."""
+    consumer = Consumer({**settings.kafka, "group.id": "t-dlq"})
+    consumer.assign(starts)
+    found, last = [], time.monotonic()
+    while time.monotonic() - last < 3:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        last = time.monotonic()
+        headers = dict(msg.headers() or [])
+        if headers.get("original.topic") == topic.encode():
+            found.append((msg.value(), headers))
+    consumer.close()
+    return found

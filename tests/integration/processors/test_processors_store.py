@@ -11,7 +11,6 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from processors.app import build
 from processors.redrive import redrive
@@ -23,7 +22,7 @@ from sluice.storage.mongo import client as mongo_client
 from sluice.storage.postgres import connect
 from sluice.storage.redis import client as redis_client
 from tests.support.crawling import wait_for
-from tests.support.processing import answers, product, publish, quote
+from tests.support.processing import answers, dlq_end_offsets, product, publish, quote, read_dlq
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongo]
 
@@ -77,37 +76,6 @@ def snapshot(settings, source: str, syms: list[str]) -> dict:
                 (syms,),
             ).fetchall(),
         }
-
-
-def dlq_end_offsets(settings) -> list[TopicPartition]:
-    consumer = Consumer({**settings.kafka, "group.id": "t"})
-    parts = consumer.list_topics("sluice.dlq", timeout=10).topics["sluice.dlq"].partitions
-    marks = [
-        TopicPartition(
-            "sluice.dlq",
-            p,
-            consumer.get_watermark_offsets(TopicPartition("sluice.dlq", p), timeout=10)[1],
-        )
-        for p in parts
-    ]
-    consumer.close()
-    return marks
-
-
-def read_dlq(settings, starts: list[TopicPartition], topic: str) -> list:
-    consumer = Consumer({**settings.kafka, "group.id": "t-dlq"})
-    consumer.assign(starts)
-    found, last = [], time.monotonic()
-    while time.monotonic() - last < 3:
-        msg = consumer.poll(0.5)
-        if msg is None:
-            continue
-        last = time.monotonic()
-        headers = dict(msg.headers() or [])
-        if headers.get("original.topic") == topic.encode():
-            found.append((msg.value(), headers))
-    consumer.close()
-    return found
 
 
 def test_every_envelope_is_archived_once_and_every_valid_one_stored_once(
