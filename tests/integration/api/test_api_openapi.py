@@ -30,7 +30,7 @@ from tests.support.network import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-OPERATIONS = 9
+OPERATIONS = 10
 
 
 def _exercise(schema, key: str, examples: int) -> None:

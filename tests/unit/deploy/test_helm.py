@@ -962,6 +962,7 @@ def test_a_scram_password_reaches_only_the_kafka_clients_by_reference(tool, char
     job = of_kind(documents(result.stdout), "Job")[0]["metadata"]["name"]
     assert given == {
         "Deployment/sluice-workers", "Deployment/sluice-normalizer", "Deployment/sluice-archiver",
+        "Deployment/sluice-api",  # publishes crawl requests
         f"Job/{job}",
     }  # fmt: skip
 

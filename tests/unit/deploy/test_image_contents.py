@@ -25,6 +25,7 @@ PROVIDERS = {
     "apache-airflow-providers-postgres",
     "apache-airflow-providers-mongo",
     "apache-airflow-providers-redis",
+    "apache-airflow-providers-common-messaging",
 }
 
 
