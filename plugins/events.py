@@ -26,11 +26,10 @@ def dead_letter(message: Any, error: CrawlRequestError) -> None:
     from processors.dlq import DeadLetters
     from sluice.kafka.producer import make_producer
 
-    reason = "invalid_json" if "not JSON" in str(error) else "invalid_request"
     rejection = Rejection(
         origin=Origin.of(message),
         stage=STAGE,
-        reason=reason,
+        reason=error.reason,
         error=str(error),
         payload=message.value() or b"",
     )

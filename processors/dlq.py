@@ -12,6 +12,7 @@ import logging
 from confluent_kafka import KafkaException, Producer
 
 from processors.base import Rejection, SinkUnavailable
+from sluice.kafka.producer import deliver
 from sluice.kafka.topics import DLQ
 
 log = logging.getLogger(__name__)
@@ -45,28 +46,21 @@ class DeadLetters:
         """Produce every rejection; raise SinkUnavailable unless all are acknowledged."""
         if not rejections:
             return
-        failures: list[str] = []
-
-        def report(err, msg) -> None:
-            if err is not None:
-                failures.append(err.str())
-
+        messages = (
+            {
+                "topic": self.topic,
+                "key": rejection.origin.key,
+                "value": rejection.payload,
+                "headers": dead_letter_headers(rejection),
+            }
+            for rejection in rejections
+        )
         try:
-            for rejection in rejections:
-                self.producer.produce(
-                    self.topic,
-                    key=rejection.origin.key,
-                    value=rejection.payload,
-                    headers=dead_letter_headers(rejection),
-                    on_delivery=report,
-                )
-            remaining = self.producer.flush(self.timeout)
+            problem = deliver(self.producer, messages, self.timeout)
         except (KafkaException, BufferError) as exc:
             raise SinkUnavailable(f"dead-letter topic {self.topic}: {exc}") from exc
-        if remaining or failures:
-            raise SinkUnavailable(
-                f"dead-letter topic {self.topic}: {remaining} undelivered, errors {failures[:3]}"
-            )
+        if problem:
+            raise SinkUnavailable(f"dead-letter topic {self.topic}: {problem}")
         for rejection in rejections:
             log.info(
                 "dead-lettered %s stage=%s reason=%s",

@@ -15,6 +15,8 @@ from typing import Any
 import psycopg
 from confluent_kafka import Producer
 
+from sluice.kafka.producer import deliver
+
 LIST = """
 SELECT id, topic, partition, "offset", message_key, crawl_id, stage, reason,
        left(error, 300) AS error, length(payload) AS bytes, rejected_at, redriven_at
@@ -88,20 +90,19 @@ def redrive(
                 "SELECT id, payload FROM rejected_items WHERE id = ANY(%s)", (ids,)
             ).fetchall()
         )
-    failures: list[str] = []
-    for row in rows:
-        producer.produce(
-            row["topic"],
-            key=(row["message_key"] or "").encode() or None,
-            value=bytes(payloads[row["id"]]),
-            headers=[("redriven_from", str(row["id"]).encode())],
-            on_delivery=lambda err, _msg: failures.append(err.str()) if err else None,
-        )
-    remaining = producer.flush(timeout)
-    if remaining or failures:
+    messages = (
+        {
+            "topic": row["topic"],
+            "key": (row["message_key"] or "").encode() or None,
+            "value": bytes(payloads[row["id"]]),
+            "headers": [("redriven_from", str(row["id"]).encode())],
+        }
+        for row in rows
+    )
+    problem = deliver(producer, messages, timeout)
+    if problem:
         raise RuntimeError(
-            f"re-drive incomplete: {remaining} undelivered, errors {failures[:3]}; "
-            "nothing was marked re-driven, run it again"
+            f"re-drive incomplete: {problem}; nothing was marked re-driven, run it again"
         )
     with conn.transaction():
         conn.execute(MARK, (ids,))

@@ -30,7 +30,12 @@ FIELDS = {"type", "request_id", "spider", "start_urls", "max_pages", "date", "re
 
 
 class CrawlRequestError(ValueError):
-    """A crawl request that cannot start a crawl; the message lists every problem."""
+    """A crawl request that cannot start a crawl; the message lists every problem, and
+    ``reason`` (the dead letter's) says whether it was JSON at all."""
+
+    def __init__(self, message: str, reason: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -127,35 +132,26 @@ def crawl_request_from(data: object, requested_by: str) -> CrawlRequest:
 def parse_event(value: bytes | None) -> CrawlRequest:
     """The request an event on ``sluice.events`` carries; CrawlRequestError says why not."""
     if value is None:
-        raise CrawlRequestError("the event has no value")
+        raise CrawlRequestError("the event has no value", reason="invalid_json")
     try:
         data = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CrawlRequestError(f"the event is not JSON ({exc})") from exc
+        raise CrawlRequestError(f"the event is not JSON ({exc})", reason="invalid_json") from exc
     return crawl_request_from(data, requested_by="event")
 
 
 def publish(kafka: dict[str, Any], request: CrawlRequest, timeout: float = 30.0) -> None:
     """Publish ``request`` on ``sluice.events`` and wait until Kafka has it; raises
     RuntimeError naming the topic when it was not delivered."""
-    from sluice.kafka.producer import make_producer
+    from sluice.kafka.producer import deliver, make_producer
 
-    failed: list[str] = []
-
-    def delivered(err, _msg) -> None:
-        if err is not None:
-            failed.append(str(err))
-
-    producer = make_producer(kafka, **{"linger.ms": 0})
-    producer.produce(
-        EVENTS.name,
-        key=request.spider.encode(),
-        value=json.dumps(request.to_event()).encode(),
-        on_delivery=delivered,
-    )
-    left = producer.flush(timeout)
-    if failed or left:
-        reason = failed[0] if failed else f"not acknowledged within {timeout:.0f}s"
+    message = {
+        "topic": EVENTS.name,
+        "key": request.spider.encode(),
+        "value": json.dumps(request.to_event()).encode(),
+    }
+    problem = deliver(make_producer(kafka, **{"linger.ms": 0}), [message], timeout)
+    if problem:
         raise RuntimeError(
-            f"crawl request {request.request_id} not published on {EVENTS.name}: {reason}"
+            f"crawl request {request.request_id} not published on {EVENTS.name}: {problem}"
         )

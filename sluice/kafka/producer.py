@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from confluent_kafka import Producer
@@ -51,3 +51,26 @@ def produce_waiting(producer: Producer, topic: str, key: bytes | None, value: by
             return
         except BufferError:
             producer.poll(0.5)
+
+
+def deliver(
+    producer: Producer, messages: Iterable[Mapping[str, Any]], timeout: float
+) -> str | None:
+    """Produce each message (``producer.produce`` keyword arguments: topic, key, value, ...)
+    and wait up to ``timeout`` seconds until Kafka has acknowledged them all.
+
+    None when it has; else what went wrong (``"2 undelivered, errors [...]"``), for the
+    caller to raise in its own terms. Errors of ``produce`` itself are the caller's too.
+    """
+    failures: list[str] = []
+
+    def report(err, _msg) -> None:
+        if err is not None:
+            failures.append(err.str())
+
+    for message in messages:
+        producer.produce(**message, on_delivery=report)
+    remaining = producer.flush(timeout)
+    if remaining or failures:
+        return f"{remaining} undelivered, errors {failures[:3]}"
+    return None

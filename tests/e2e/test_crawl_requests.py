@@ -16,9 +16,10 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from api import keys
+from sluice.kafka.lag import end_offsets
 from sluice.kafka.topics import EVENTS
 from sluice.storage.postgres import connect
 from tests.support.airflow import AirflowApi, unpaused
@@ -62,12 +63,8 @@ def make_scoped_key(settings, *scopes: str) -> str:
         return keys.create(conn, f"test-{uuid.uuid4().hex[:8]}", 10_000, scopes).key
 
 
-def events_end(settings) -> int:
-    consumer = Consumer({**settings.kafka, "group.id": "t-events"})
-    try:
-        return consumer.get_watermark_offsets(TopicPartition(EVENTS.name, 0), timeout=10)[1]
-    finally:
-        consumer.close()
+def events_end(settings) -> dict[str, int]:
+    return end_offsets(settings.kafka, [EVENTS.name])
 
 
 def test_a_cli_crawl_request_starts_a_crawl_run_from_its_start_urls(airflow, sluice_cli, shop):

@@ -51,8 +51,9 @@ def test_a_request_that_cannot_run_is_refused_naming_the_problem(body, problem):
      (None, "the event has no value")],
 )  # fmt: skip
 def test_an_event_that_is_not_a_json_request_is_refused(value, problem):
-    with pytest.raises(CrawlRequestError, match=problem):
+    with pytest.raises(CrawlRequestError, match=problem) as refused:
         parse_event(value)
+    assert refused.value.reason == "invalid_json"
 
 
 def test_each_asset_event_starts_the_run_its_request_names():
