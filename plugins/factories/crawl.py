@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Asset, AsyncCallback, DeadlineAlert, DeadlineReference, Param
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AsyncCallback,
+    CronPartitionTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+)
 
 from plugins.callbacks import record_missed_deadline
 from plugins.factories.defaults import START, default_args, tags
@@ -71,7 +79,8 @@ def crawl_params(spec: CrawlSpec) -> dict[str, Param]:
             type=["null", "string"],
             format="date",
             title="Date",
-            description="Trading day to crawl (YYYY-MM-DD); empty: the run's logical date.",
+            description="Trading day to crawl (YYYY-MM-DD); empty: the run's partition, else "
+            "its logical date.",
         )
     return params
 
@@ -82,16 +91,32 @@ def _hours(span: timedelta) -> str:
 
 def doc(spec: CrawlSpec) -> str:
     """The DAG's page in the UI."""
-    backfill = (
-        "\n\n**Backfill**: a run for date D crawls D's data, so a backfill over a date range "
-        "re-crawls those days (to replay stored raw items instead, backfill `reprocess_raw`)."
-        if spec.dated
-        else "\n\nNot backfilled: a shop shows only what it sells now, so a past run would "
-        "crawl today's pages. Trigger a run to crawl again."
-    )
+    if spec.partitioned:
+        backfill = (
+            "\n\n**Partitions and backfill**: each run is one day partition (key `YYYY-MM-DD`) "
+            f"of the asset `{spec.asset_name}`; the run at 22:00 UTC on a trading day crawls "
+            "that day. To fill days, backfill from the UI (or `POST /api/v2/backfills`) over a "
+            "date range: one run per trading day in it. Look first with a dry run (the UI's "
+            "Backfill form lists the runs, `POST /api/v2/backfills/dry_run`); pick *Missing "
+            "runs* to add only the days that have none, *Missing and errored runs* to redo the "
+            "failed days as well, *All runs* to re-crawl every day. A range wholly in the "
+            "future is refused, and a run for a day still to come fails at once. Downstream, "
+            f"`export_{spec.asset_name}` runs for each partition a good run updates."
+        )
+    elif spec.dated:
+        backfill = (
+            "\n\n**Backfill**: a run for date D crawls D's data, so a backfill over a date "
+            "range re-crawls those days (to replay stored raw items instead, backfill "
+            "`reprocess_raw`)."
+        )
+    else:
+        backfill = (
+            "\n\nNot backfilled: a shop shows only what it sells now, so a past run would "
+            "crawl today's pages. Trigger a run to crawl again."
+        )
     date = (
-        "\n- `date`: the trading day to crawl (YYYY-MM-DD); empty: the run's logical date. A "
-        "run with neither fails at once."
+        "\n- `date`: the trading day to crawl (YYYY-MM-DD); empty: the run's partition, else "
+        "its logical date. A run with none of them fails at once."
         if spec.dated
         else ""
     )
@@ -103,6 +128,7 @@ def doc(spec: CrawlSpec) -> str:
         "failed after their retries.\n- `workers`: Scrapy worker processes for the run."
         f"{date}"
     )
+    follower = f"export_{spec.asset_name}" if spec.partitioned else "data_quality"
     return (
         f"### Crawl `{spec.spider}`\n\n{spec.description}\n\n"
         "Start URLs: the run's `start_urls` param, else those of every enabled source of "
@@ -111,8 +137,8 @@ def doc(spec: CrawlSpec) -> str:
         "register run → seed the Redis queue → wait until the crawl is idle (deferred) → wait "
         "until the processors have stored it (deferred) → data-quality checks of the run "
         "(`dq_results`) → finalize the run in `crawl_runs` (always, recording a failure too) "
-        f"and, for a good run, update the asset `{spec.asset_uri}` (which schedules "
-        "`data_quality`)."
+        f"and, for a good run, update the asset `{spec.asset_uri}`"
+        f"{' for the day' if spec.dated else ''} (which schedules `{follower}`)."
         f"{params}{backfill}\n\n**Deadline**: a run not finished {_hours(spec.deadline)} after it "
         "was "
         "queued is recorded in `deadline_misses`, and the `SluiceRunDeadlineMissed` alert "
@@ -131,13 +157,25 @@ def deadline_alert(spec: CrawlSpec) -> DeadlineAlert:
     )
 
 
+#: a day partition's key, as the partitioned assets' downstream DAGs and `date` params read it
+DAY_KEY_FORMAT = "%Y-%m-%d"
+
+
+def schedule(spec: CrawlSpec):
+    """The spec's cron; for a partitioned spec, one day partition per scheduled run (the run
+    at D 22:00 is the partition D, and a backfill makes one run per scheduled day)."""
+    if spec.partitioned and spec.schedule:
+        return CronPartitionTimetable(spec.schedule, timezone="UTC", key_format=DAY_KEY_FORMAT)
+    return spec.schedule
+
+
 def build_crawl_dag(spec: CrawlSpec) -> DAG:
     """``crawl_<spider>``: one crawl run per DAG run, recorded in ``crawl_runs``."""
     with DAG(
         dag_id=spec.dag_id,
         description=spec.description,
         doc_md=doc(spec),
-        schedule=spec.schedule,
+        schedule=schedule(spec),
         start_date=START,
         catchup=False,
         max_active_runs=3,
@@ -164,7 +202,7 @@ def build_crawl_dag(spec: CrawlSpec) -> DAG:
             idle=idle.output,
             processed=processed.output,
             quality_task=quality.task_id,
-            outlets=[Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri)],
+            outlets=[Asset(name=spec.asset_name, uri=spec.asset_uri)],
         )
         register >> seed >> idle >> processed >> quality >> finalize
     return dag

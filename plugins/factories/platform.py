@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import DAG, Asset, Param, XComArg
+from airflow.sdk import DAG, Asset, Param, PartitionedAssetTimetable, XComArg
 
 from plugins.factories.defaults import START, default_args, tags
 from plugins.operators.platform import (
@@ -19,12 +19,14 @@ from plugins.operators.platform import (
     VerifyBackupOperator,
 )
 from plugins.operators.reprocess import PLAN, PlanReprocessOperator, ReprocessRawOperator
-from sluice.crawl.specs import CRAWLS
+from sluice.crawl.specs import CRAWLS, CrawlSpec
 
 
 def data_quality_dag() -> DAG:
     """``data_quality``: every check over all stored data, after any crawl updates its Asset."""
-    assets = [Asset(name=f"crawl_{spec.spider}", uri=spec.asset_uri) for spec in CRAWLS]
+    # A day-partitioned crawl's Asset events carry a partition, and Airflow queues only
+    # partition-aware DAGs on those: its days are followed by its `export_<asset>` DAG instead.
+    assets = [Asset(name=s.asset_name, uri=s.asset_uri) for s in CRAWLS if not s.partitioned]
     with DAG(
         dag_id="data_quality",
         description="Data-quality checks over everything stored; results in dq_results.",
@@ -136,6 +138,37 @@ def export_daily_dag() -> DAG:
         tags=tags("export"),
     ) as dag:
         ExportDayOperator(task_id="export", day="{{ params.day }}")
+    return dag
+
+
+def partition_export_dag(spec: CrawlSpec) -> DAG:
+    """``export_<asset>``: the day of each partition a good ``spec`` run updates, exported."""
+    dag_id = f"export_{spec.asset_name}"
+    with DAG(
+        dag_id=dag_id,
+        description=f"Gzipped CSV of one day of {spec.asset_name}, per partition crawled.",
+        doc_md=(
+            f"### Export of `{spec.asset_name}` per day partition\n\nRuns for each day "
+            f"partition of the asset `{spec.asset_name}` that a good `{spec.dag_id}` run "
+            "updates (its schedule, a backfill of it, or a crawl request with a `date`), and "
+            f"writes that day's `<SLUICE_EXPORT_DIR>/<day>/{spec.asset_name}.csv.gz`, uploaded "
+            "to the export bucket (the same file `export_daily` writes the night after, so a "
+            f"day is there as soon as it is crawled).\n\nBackfill `{spec.dag_id}` to fill "
+            "days; this DAG follows. Triggered by hand, it exports the `day` param's day, else "
+            "the run's partition, else yesterday."
+        ),
+        schedule=PartitionedAssetTimetable(assets=Asset(name=spec.asset_name, uri=spec.asset_uri)),
+        start_date=START,
+        catchup=False,
+        params={"day": _day_param("Export this day instead of the run's partition")},
+        default_args=default_args(),
+        tags=tags("export", spec.spider),
+    ) as dag:
+        ExportDayOperator(
+            task_id="export",
+            day="{{ params.day or partition_key }}",
+            tables=[spec.asset_name],
+        )
     return dag
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -42,20 +42,14 @@ def run_plan(
     interval_start = context.get("data_interval_start") or context.get("logical_date")
     # The date first: it is the run's own mistake, and checking it needs no database.
     if spec.dated:
-        day = params.get("date") or (interval_start.date().isoformat() if interval_start else None)
-        if not day:
-            # No retry would find a date: fail at once, naming what to set.
-            raise AirflowFailException(
-                f"{spec.dag_id} needs a date: set the `date` param (YYYY-MM-DD), or trigger "
-                "the run with a logical date"
-            )
-        crawl_params["date"] = day
+        crawl_params["date"] = run_day(spec, params, context, interval_start).isoformat()
     start_urls = [u for u in (params.get("start_urls") or []) if u] or registered()
     if params.get("max_pages"):
         crawl_params["max_pages"] = int(params["max_pages"])
     if params.get("expected_pages"):
         crawl_params["expected_pages"] = int(params["expected_pages"])
-    stamp = (interval_start or context["dag_run"].run_after).strftime("%Y%m%d")
+    stamped = interval_start or context["dag_run"].run_after
+    stamp = crawl_params["date"].replace("-", "") if spec.dated else stamped.strftime("%Y%m%d")
     return {
         "crawl_id": crawl_id_for(spider, context["run_id"], stamp),
         "spider": spider,
@@ -64,6 +58,31 @@ def run_plan(
         "workers": int(params.get("workers") or spec.workers),
         "max_pages": int(params.get("max_pages") or 0),
     }
+
+
+def run_day(spec, params: dict[str, Any], context: dict[str, Any], interval_start) -> date:
+    """The day a dated run crawls: its ``date`` param, else its partition (a partitioned DAG's
+    runs, backfills included, have a partition key and no logical date), else its logical
+    date. A run with none, or for a day still to come, fails at once: no retry would help."""
+    named = params.get("date") or context.get("partition_key")
+    if not named and interval_start is None:
+        raise AirflowFailException(
+            f"{spec.dag_id} needs a date: set the `date` param (YYYY-MM-DD), or trigger the run "
+            "for a partition (day) or with a logical date"
+        )
+    try:
+        day = date.fromisoformat(named) if named else interval_start.date()
+    except ValueError as exc:
+        raise AirflowFailException(
+            f"{spec.dag_id}: {named!r} is not a day (YYYY-MM-DD): {exc}"
+        ) from exc
+    today = datetime.now(UTC).date()
+    if day > today:
+        raise AirflowFailException(
+            f"{spec.dag_id}: {day} is still to come (today is {today} UTC): a crawl can only "
+            "fetch a day that has begun"
+        )
+    return day
 
 
 class RegisterCrawlRunOperator(BaseOperator):
@@ -299,6 +318,13 @@ class FinalizeCrawlRunOperator(BaseOperator):
         self.write_report(hook.settings(), plan["crawl_id"])
         if problems:
             raise AirflowException(f"crawl {plan['crawl_id']}: {'; '.join(problems)}")
+        day = plan["params"].get("date")
+        if day:
+            # The day's partition of the run's Asset: a partition run's key already, and the
+            # day of a run triggered with a `date` (a crawl request), so that the DAGs that
+            # follow the partitions see that day too.
+            for asset in self.outlets:
+                context["outlet_events"][asset].add_partitions(day)
         return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
     def write_report(self, settings, crawl_id: str) -> None:
@@ -307,8 +333,6 @@ class FinalizeCrawlRunOperator(BaseOperator):
         A report that cannot be written does not fail the run it describes: the log says why
         and gives the command that writes it later.
         """
-        from datetime import UTC, datetime
-
         import psycopg
 
         from sluice.report import report_hint

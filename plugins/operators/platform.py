@@ -116,19 +116,26 @@ class MigrateOperator(BaseOperator):
 
 class ExportDayOperator(BaseOperator):
     """Gzipped CSV per table for the previous complete UTC day (or ``day``, templated; see
-    :mod:`plugins.operators.days`), uploaded to ``SLUICE_EXPORT_BUCKET`` under ``<day>/``."""
+    :mod:`plugins.operators.days`), uploaded to ``SLUICE_EXPORT_BUCKET`` under ``<day>/``.
+    ``tables`` narrows the export (default: every exportable table)."""
 
     template_fields = ("day",)
 
     def __init__(
-        self, *, day: str | None = None, dest_dir: str | None = None, **kwargs: Any
+        self,
+        *,
+        day: str | None = None,
+        dest_dir: str | None = None,
+        tables: list[str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.day = day
         self.dest_dir = dest_dir
+        self.tables = tables
 
     def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
-        from sluice.export import export_day
+        from sluice.export import TABLES, export_day
         from sluice.storage.objects import ObjectStore, ObjectStoreError
 
         hook = SluiceHook()
@@ -137,7 +144,7 @@ class ExportDayOperator(BaseOperator):
         dest = Path(self.dest_dir) if self.dest_dir else settings.export_dir
         with hook.postgres() as conn:
             conn.autocommit = True
-            files = export_day(conn, day, dest)
+            files = export_day(conn, day, dest, self.tables or TABLES)
         store, uris = ObjectStore(settings), {}
         for exported in files:
             key = exported.path.relative_to(dest).as_posix()

@@ -20,8 +20,14 @@ class CrawlSpec:
     #: source for it starts (``sluice.sources.demo_sources``)
     demo_path: str
     schedule: str | None
-    #: the run for logical date D crawls D's data (and so can be backfilled)
+    #: the run for day D crawls D's data (and so can be backfilled)
     dated: bool = False
+    #: runs are day partitions (keys ``YYYY-MM-DD``) of the schedule, which must then fire on
+    #: the day it crawls: a backfill makes one run per scheduled day, and the run's Asset is
+    #: updated for that day's partition (only for ``dated`` specs)
+    partitioned: bool = False
+    #: the name of the Asset a good run updates (default ``crawl_<spider>``)
+    asset: str = ""
     workers: int = 1
     max_pages: int = 0
     #: distinct requests a run is expected to make: sizes its duplicate filter (a run's
@@ -37,8 +43,16 @@ class CrawlSpec:
         return f"crawl_{self.spider}"
 
     @property
+    def asset_name(self) -> str:
+        """The name of the Asset a successful run updates."""
+        return self.asset or f"crawl_{self.spider}"
+
+    @property
     def asset_uri(self) -> str:
-        """The Asset a successful run updates (data_quality is scheduled on it)."""
+        """The Asset a successful run updates: a day-partitioned spec's asset is its data,
+        followed day by day; the others' schedule the store-wide data_quality."""
+        if self.asset:
+            return f"sluice://{self.asset}"
         return f"sluice://crawls/{self.spider}"
 
 
@@ -54,9 +68,12 @@ CRAWLS: tuple[CrawlSpec, ...] = (
         spider="finance",
         description="One trading day's quotes: the run for date D crawls D's quotes.",
         demo_path="/market/quotes",
-        # After the close: the run for day D fires at D 22:00 UTC and crawls D's quotes.
-        schedule="0 22 * * *",
+        # After the close, on trading days: the run for day D fires at D 22:00 UTC and crawls
+        # D's quotes into the partition D of the asset `quotes`.
+        schedule="0 22 * * 1-5",
         dated=True,
+        partitioned=True,
+        asset="quotes",
         expected_pages=10_000,
         # The day's quotes are wanted before the next session opens.
         deadline=timedelta(hours=2),

@@ -28,6 +28,7 @@ PLATFORM_DAGS = (
     "data_quality",
     "pipeline_health",
     "crawl_requests",
+    "export_quotes",
 )
 
 

@@ -25,7 +25,9 @@ import pytest
 import requests
 
 from demo.catalog import Catalog
+from processors.app import TOPICS, consumer_group
 from sluice.crawl import registry, runner, runs
+from sluice.kafka.lag import group_lag
 from sluice.storage.postgres import connect
 from sluice.storage.redis import client
 from tests.integration.api.conftest import make_key
@@ -113,6 +115,21 @@ def chart_processes(manifests, settings, migrated, tmp_path) -> Iterator[dict]:
         client(own_redis).flushdb()
 
 
+def processing_report(settings, logs: Path, counts: tuple[int, int, int]) -> str:
+    """What a stalled run looks like from outside: the crawl's counts, the normalizer group's
+    lag and every normalizer's partition moves and errors (the logs go with the tmp folder)."""
+    lag = group_lag(settings.kafka, consumer_group("normalizer"), TOPICS)
+    lines = [f"received, stored, rejected = {counts}; normalizer group lag {lag}"]
+    for log in [*sorted(logs.glob("sluice-normalizer-*.log")), settings.stack_dir / "logs" /
+                "normalizer.log"]:  # fmt: skip
+        moves = [
+            line for line in log.read_text(errors="replace").splitlines()
+            if re.search(r"assigned|revoked|ERROR|WARNING|Traceback", line)
+        ]  # fmt: skip
+        lines += [f"-- {log.name}", *moves[-15:]]
+    return "\n".join(lines)
+
+
 def test_a_crawl_through_the_charts_processes_stores_the_whole_shop(chart_processes, settings):
     demo = DemoServer()
     crawl_settings = chart_processes["settings"]
@@ -127,14 +144,24 @@ def test_a_crawl_through_the_charts_processes_stores_the_whole_shop(chart_proces
     finally:
         demo.stop()
 
-    def stored() -> int:
+    def counts() -> tuple[int, int, int]:
         with connect(settings.postgres_reader_url) as conn:
             row = conn.execute(
-                "SELECT items_stored FROM crawl_runs WHERE crawl_id = %s", (seeded.crawl_id,)
+                "SELECT items_received, items_stored, items_rejected FROM crawl_runs"
+                " WHERE crawl_id = %s",
+                (seeded.crawl_id,),
             ).fetchone()
-        return row[0] if row else 0
+        return tuple(row) if row else (0, 0, 0)
 
-    wait_for(lambda: stored() >= len(expected), 300, what="the processors to store the crawl")
+    def stored() -> int:
+        return counts()[1]
+
+    try:
+        wait_for(lambda: stored() >= len(expected), 300, what="the processors to store the crawl")
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}\n{processing_report(settings, chart_processes['logs'], counts())}"
+        ) from None
     key = make_key(settings)[1]
     listing = requests.get(
         f"{chart_processes['api']}/api/v1/products",

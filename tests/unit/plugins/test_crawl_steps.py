@@ -108,3 +108,28 @@ def test_an_empty_templated_param_means_no_filter(rendered, value):
 
     # `{{ params.reason }}` renders an unset param as "None": not a reason to filter on.
     assert blank_to_none(rendered) == value
+
+
+def partition(key: str | None) -> dict:
+    """A partitioned DAG's run (a scheduled day or a backfill's): no logical date, a key."""
+    return {**context(None), "partition_key": key}
+
+
+def test_a_partition_run_crawls_its_partitions_day():
+    plan = run_plan("finance", {}, partition("2026-03-04"), registered("u"))
+    assert (plan["params"], plan["crawl_id"][:16]) == ({"date": "2026-03-04"}, "finance-20260304")
+
+
+@pytest.mark.parametrize(
+    ("params", "key", "message"),
+    [
+        ({}, "2999-01-04", "2999-01-04 is still to come"),
+        ({"date": "2999-01-04"}, None, "2999-01-04 is still to come"),
+        ({}, "04/03/2026", "'04/03/2026' is not a day"),
+    ],
+)
+def test_a_day_to_come_or_unreadable_is_refused_naming_it(params, key, message):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match=message):
+        run_plan("finance", params, partition(key), registered("u"))

@@ -16,11 +16,10 @@ def test_every_scrapy_spider_has_exactly_one_crawl_spec():
 
 
 def test_a_spec_names_its_dag_and_asset_and_unknown_spiders_are_named():
-    spec = crawl_spec("finance")
-    assert (spec.dag_id, spec.asset_uri, spec.dated) == (
-        "crawl_finance",
-        "sluice://crawls/finance",
-        True,
-    )
+    finance, shop = crawl_spec("finance"), crawl_spec("ecommerce")
+    assert [(s.dag_id, s.asset_name, s.asset_uri, s.dated) for s in (finance, shop)] == [
+        ("crawl_finance", "quotes", "sluice://quotes", True),
+        ("crawl_ecommerce", "crawl_ecommerce", "sluice://crawls/ecommerce", False),
+    ]
     with pytest.raises(KeyError, match="nope"):
         crawl_spec("nope")
