@@ -119,7 +119,17 @@ def processing_report(settings, logs: Path, counts: tuple[int, int, int]) -> str
     """What a stalled run looks like from outside: the crawl's counts, the normalizer group's
     lag and every normalizer's partition moves and errors (the logs go with the tmp folder)."""
     lag = group_lag(settings.kafka, consumer_group("normalizer"), TOPICS)
-    lines = [f"received, stored, rejected = {counts}; normalizer group lag {lag}"]
+    with connect(settings.postgres_reader_url) as conn:
+        # Rows count for the crawl that stored them last: another crawl of the shop since
+        # takes them over.
+        last = conn.execute(
+            "SELECT last_crawl_id, count(*) FROM products WHERE source = 'shop.localhost' "
+            "AND updated_at > now() - interval '15 minutes' GROUP BY 1"
+        ).fetchall()
+    lines = [
+        f"received, stored, rejected = {counts}; normalizer group lag {lag}",
+        f"shop products stored in the last 15 minutes, by crawl: {dict(last)}",
+    ]
     for log in [*sorted(logs.glob("sluice-normalizer-*.log")), settings.stack_dir / "logs" /
                 "normalizer.log"]:  # fmt: skip
         moves = [
