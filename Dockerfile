@@ -66,7 +66,7 @@ RUN pip install --no-cache-dir --no-deps /tmp/wheels/sluice-*.whl \
         apache-airflow-providers-apache-kafka apache-airflow-providers-postgres \
         apache-airflow-providers-mongo apache-airflow-providers-redis \
         apache-airflow-providers-amazon apache-airflow-providers-fab \
-        apache-airflow-providers-common-messaging \
+        apache-airflow-providers-common-messaging apache-airflow-providers-git \
         scrapy scrapy-redis scrapy-playwright extruct \
         confluent-kafka aws-msk-iam-sasl-signer-python boto3 \
         redis sqlalchemy "psycopg[binary]" pymongo \

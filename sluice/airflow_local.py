@@ -147,18 +147,45 @@ def _auth_manager(settings: Settings, home: Path) -> dict[str, str]:
     }
 
 
+def git_repository(settings: Settings) -> str:
+    """``SLUICE_DAG_BUNDLE_GIT_URL`` as git reaches it: a URL as it is, a relative path taken
+    from the project directory."""
+    url = settings.dag_bundle_git_url
+    if "://" in url or url.startswith("git@"):
+        return url
+    return str(settings.project_dir / Path(url).expanduser())
+
+
+def dag_bundle(settings: Settings) -> dict[str, object]:
+    """Where Airflow reads the DAGs: the checkout's ``dags/``, or, with
+    ``SLUICE_DAG_BUNDLE_GIT_URL``, the branch ``sluice bundle publish-git`` publishes to (each
+    run then records the commit it was parsed from, and a cleared task runs that commit)."""
+    if settings.dag_bundle_git_url:
+        from sluice.bundle.git import SUBDIR, ensure_repository
+
+        return {
+            "name": BUNDLE_NAME,
+            "classpath": "airflow.providers.git.bundles.git.GitDagBundle",
+            "kwargs": {
+                "repo_url": ensure_repository(git_repository(settings)),
+                "tracking_ref": settings.dag_bundle_git_branch,
+                "subdir": SUBDIR,
+                "refresh_interval": 30,
+            },
+        }
+    return {
+        "name": BUNDLE_NAME,
+        "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": str(settings.project_dir / "dags"), "refresh_interval": 30},
+    }
+
+
 def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, str]:
     """Environment variables that make a process part of the local Airflow."""
     home = airflow_home(settings)
     api = urlsplit(settings.airflow_url)
     dags = settings.project_dir / "dags"
-    bundles = [
-        {
-            "name": BUNDLE_NAME,
-            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-            "kwargs": {"path": str(dags), "refresh_interval": 30},
-        }
-    ]
+    bundles = [dag_bundle(settings)]
     env = {
         "AIRFLOW_HOME": str(home),
         "SLUICE_PROJECT_DIR": str(settings.project_dir),
@@ -180,6 +207,9 @@ def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, s
         "AIRFLOW__API__SECRET_KEY": keys.api_secret_key,
         "AIRFLOW__API_AUTH__JWT_SECRET": keys.jwt_secret,
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        # A Git bundle's clones (one per commit runs use) stay with this stack's data, not in
+        # a temporary folder another stack on the machine shares.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "dag-bundles"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",

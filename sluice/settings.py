@@ -110,6 +110,11 @@ class Settings:
     backup_bucket: str = "sluice-backups"
     export_bucket: str = "sluice-exports"
     bundle_bucket: str = "sluice-dag-bundles"
+    # Airflow's DAGs from a Git branch (GitDagBundle: every run records the commit it ran)
+    # instead of the checkout's dags/: a repository URL or path, where `sluice bundle
+    # publish-git` publishes (empty: the checkout's dags/, LocalDagBundle).
+    dag_bundle_git_url: str = ""
+    dag_bundle_git_branch: str = "dags"
     kafka_controller_port: int = 9093
     kafka_heap: str = "512m"
     pg_bindir: Path = Path("/usr/lib/postgresql/15/bin")

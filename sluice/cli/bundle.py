@@ -1,4 +1,5 @@
-"""``sluice bundle build / verify``: versioned DAG bundles for CI and deployment."""
+"""``sluice bundle build / publish / publish-git / verify``: versioned DAG bundles for CI and
+deployment."""
 
 from __future__ import annotations
 
@@ -62,6 +63,40 @@ def publish_command(settings: Settings, archive: Path, prefix: str) -> None:
         f"published {published.version}: {published.files} files to {published.uri} "
         f"({published.removed} stale removed)"
     )
+
+
+@bundle.command("publish-git")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--repo",
+    help="Repository URL or path (a new path becomes a bare repository). "
+    "Default: SLUICE_DAG_BUNDLE_GIT_URL.",
+)
+@click.option("--branch", help="Default: SLUICE_DAG_BUNDLE_GIT_BRANCH (dags).")
+@click.pass_obj
+def publish_git_command(
+    settings: Settings, archive: Path, repo: str | None, branch: str | None
+) -> None:
+    """Commit ARCHIVE's DAG files as the new tip of a Git branch, tagged dags-VERSION, where
+    Airflow's GitDagBundle reads them (SLUICE_DAG_BUNDLE_GIT_URL)."""
+    from dataclasses import replace
+
+    from sluice.airflow_local import git_repository
+    from sluice.bundle.git import GitPublishError, publish_to_git
+
+    target = repo or settings.dag_bundle_git_url
+    if not target:
+        raise click.UsageError("name the repository: --repo URL, or SLUICE_DAG_BUNDLE_GIT_URL")
+    try:
+        published = publish_to_git(
+            archive,
+            git_repository(replace(settings, dag_bundle_git_url=target)),
+            branch or settings.dag_bundle_git_branch,
+        )
+    except GitPublishError as exc:
+        raise click.ClickException(f"bundle {archive} not published: {exc}") from exc
+    state = "published" if published.created else "already published"
+    click.echo(f"{state} {published.version}: {published.tag} at {published.commit[:12]}")
 
 
 @bundle.command("verify")

@@ -78,3 +78,18 @@ def test_the_supervised_airflow_keeps_the_auth_manager_sluice_up_chose(tmp_path)
     fab = load_settings({"SLUICE_AIRFLOW_AUTH": "fab"}, project_dir=tmp_path)
     program = AirflowComponent(fab, "api-server").program()
     assert program.environment == {"SLUICE_AIRFLOW_AUTH": "fab"}
+
+
+def test_a_git_url_makes_airflow_read_the_branch_of_a_repository_under_the_project(tmp_path):
+    from dataclasses import replace
+
+    from sluice.airflow_local import dag_bundle
+
+    s = replace(settings(tmp_path), dag_bundle_git_url=".stack/dags.git")
+    bundle = dag_bundle(s)
+    assert (bundle["classpath"].rsplit(".", 1)[1], bundle["kwargs"]) == (
+        "GitDagBundle",
+        {"repo_url": str(tmp_path / ".stack/dags.git"), "tracking_ref": "dags",
+         "subdir": "dags", "refresh_interval": 30},
+    )  # fmt: skip
+    assert (tmp_path / ".stack/dags.git/HEAD").is_file()  # a new bare repository
