@@ -170,13 +170,16 @@ def dag_bundle(settings: Settings) -> dict[str, object]:
                 "repo_url": ensure_repository(git_repository(settings)),
                 "tracking_ref": settings.dag_bundle_git_branch,
                 "subdir": SUBDIR,
-                "refresh_interval": 30,
+                "refresh_interval": settings.dag_bundle_refresh,
             },
         }
     return {
         "name": BUNDLE_NAME,
         "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-        "kwargs": {"path": str(settings.project_dir / "dags"), "refresh_interval": 30},
+        "kwargs": {
+            "path": str(settings.project_dir / "dags"),
+            "refresh_interval": settings.dag_bundle_refresh,
+        },
     }
 
 
@@ -210,7 +213,7 @@ def airflow_environment(settings: Settings, keys: AirflowSecrets) -> dict[str, s
         # A Git bundle's clones (one per commit runs use) stay with this stack's data, not in
         # a temporary folder another stack on the machine shares.
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "dag-bundles"),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(settings.dag_bundle_refresh),
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),

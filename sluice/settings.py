@@ -115,6 +115,8 @@ class Settings:
     # publish-git` publishes (empty: the checkout's dags/, LocalDagBundle).
     dag_bundle_git_url: str = ""
     dag_bundle_git_branch: str = "dags"
+    # Seconds between Airflow's looks at its DAG bundle: how soon a change reaches new runs.
+    dag_bundle_refresh: int = 30
     kafka_controller_port: int = 9093
     kafka_heap: str = "512m"
     pg_bindir: Path = Path("/usr/lib/postgresql/15/bin")

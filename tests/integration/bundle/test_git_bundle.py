@@ -131,6 +131,8 @@ def git_airflow(stack, settings, tmp_path_factory) -> Iterator[dict]:
         "SLUICE_AIRFLOW_DB_URL": settings.airflow_db_url.rsplit("/", 1)[0] + f"/{database}",
         "SLUICE_STACK_DIR": str(tmp / "stack"),
         "SLUICE_DAG_BUNDLE_GIT_URL": str(repo),
+        # The test publishes a second version and waits for it: Airflow looks more often.
+        "SLUICE_DAG_BUNDLE_REFRESH": "5",
     }
     env = {**os.environ, **overrides}
     own = load_settings(env)
