@@ -12,8 +12,10 @@ import redis
 from api import keychecks
 
 PREFIX = "slk_"
+#: the scope of a key that may ask for crawls (POST /api/v1/crawl-requests)
+CRAWL_REQUEST = "crawl:request"
 #: the write actions a key may be given (reading needs none); sql/0014 checks the same list
-SCOPES = ("crawl:request",)
+SCOPES = (CRAWL_REQUEST,)
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,17 @@ from sqlalchemy import select
 
 from api.blueprints.common import data_blueprint, stores
 from api.errors import ApiError
+from api.keys import CRAWL_REQUEST
 from api.schemas import CrawlRequestAccepted, CrawlRequestBody, Error
 from api.tables import api_keys
 from sluice.crawl.requests import CrawlRequestError, crawl_request_from, publish
-
-SCOPE = "crawl:request"
 
 blp = data_blueprint(
     "crawl_requests",
     __name__,
     "/api/v1/crawl-requests",
-    f"Ask for crawls (the key needs the `{SCOPE}` scope: `sluice api-key create NAME --scope "
-    f"{SCOPE}`).",
+    f"Ask for crawls (the key needs the `{CRAWL_REQUEST}` scope: `sluice api-key create NAME "
+    f"--scope {CRAWL_REQUEST}`).",
 )
 
 
@@ -47,12 +46,12 @@ class CrawlRequests(MethodView):
     @blp.arguments(CrawlRequestBody)
     @blp.response(202, CrawlRequestAccepted)
     @blp.alt_response(400, schema=Error, description="Not a crawl Sluice can run")
-    @blp.alt_response(403, schema=Error, description=f"The key lacks the {SCOPE} scope")
+    @blp.alt_response(403, schema=Error, description=f"The key lacks the {CRAWL_REQUEST} scope")
     @blp.alt_response(503, schema=Error, description="Kafka did not take the request")
     def post(self, body: dict) -> dict:
         """Publish a crawl request; Airflow starts the crawl run it names."""
         caller = g.admission.caller
-        require_scope(caller.key_id, SCOPE)
+        require_scope(caller.key_id, CRAWL_REQUEST)
         fields = {**body, "date": body["date"].isoformat() if body.get("date") else None}
         try:
             wanted = crawl_request_from(fields, requested_by=f"api:{caller.name}")

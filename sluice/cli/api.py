@@ -45,8 +45,9 @@ def api_key() -> None:
 @click.argument("name")
 @click.option("--rate-limit", default=600, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Requests per minute.")  # fmt: skip
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(["crawl:request"]),
-              help="A write action the key may take (repeatable); reading needs none.")  # fmt: skip
+@click.option("--scope", "scopes", multiple=True,
+              help="A write action the key may take, e.g. crawl:request (repeatable; an unknown "
+                   "one is refused, naming the known ones); reading needs none.")  # fmt: skip
 @click.pass_obj
 def create_command(settings: Settings, name: str, rate_limit: int, scopes: tuple[str, ...]) -> None:
     """Create a key named NAME and print it (as the last word): it is shown only once."""
@@ -68,17 +69,20 @@ def create_command(settings: Settings, name: str, rate_limit: int, scopes: tuple
 @api_key.command("list")
 @click.pass_obj
 def list_command(settings: Settings) -> None:
-    """Every key's name, prefix, limit and state."""
+    """Every key's name, prefix, limit, scopes and state."""
     from api import keys
 
     with writer_connection(settings) as conn:
         rows = keys.list_keys(conn)
-    click.echo(f"{'NAME':<24} {'PREFIX':<14} {'LIMIT/MIN':>9}  {'CREATED':<20} STATE")
+    click.echo(
+        f"{'NAME':<24} {'PREFIX':<14} {'LIMIT/MIN':>9}  {'CREATED':<20} {'SCOPES':<16} STATE"
+    )
     for row in rows:
         state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
+        scopes = ",".join(row["scopes"]) or "-"
         click.echo(
             f"{row['name']:<24} {row['key_prefix']:<14} {row['rate_limit_per_minute']:>9}  "
-            f"{row['created_at']:%Y-%m-%d %H:%M:%S}  {state}"
+            f"{row['created_at']:%Y-%m-%d %H:%M:%S}  {scopes:<16} {state}"
         )
 
 
