@@ -129,3 +129,15 @@ def test_the_api_key_commands(sluice_cli):
     assert sluice_cli("api-key", "revoke", name).returncode == 0
     again = sluice_cli("api-key", "revoke", name)
     assert again.returncode == 1 and "no active API key" in again.stderr
+
+
+def test_a_scoped_key_lists_its_scope_and_an_unknown_scope_is_refused_naming_the_known(
+    sluice_cli,
+):
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    refused = sluice_cli("api-key", "create", name, "--scope", "crawl:delete")
+    created = sluice_cli("api-key", "create", name, "--scope", "crawl:request")
+    listed = [line for line in sluice_cli("api-key", "list").stdout.splitlines() if name in line]
+    sluice_cli("api-key", "revoke", name)
+    assert (refused.returncode, "known: ['crawl:request']" in refused.stderr) == (1, True)
+    assert (created.returncode, len(listed), "crawl:request" in listed[0]) == (0, 1, True)
