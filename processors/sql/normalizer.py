@@ -248,9 +248,20 @@ def insert_rejections(conn: psycopg.Connection, rejections: list) -> None:
         )
 
 
+# Serialises the recounts of one crawl. Normalizer replicas store the same crawl's rows at
+# once: a recount whose snapshot predates another replica's commit would overwrite that
+# replica's (higher) count with its own, and the crawl would stay undercounted. Holding this
+# lock until commit, and counting only after taking it (a new statement, so a new snapshot),
+# makes the last replica to count see every row the others committed. Sorted crawl ids keep
+# the lock order the same everywhere; a batch's row upserts come before, so no wait cycles.
+LOCK_CRAWL = "SELECT pg_advisory_xact_lock(hashtextextended('sluice.crawl_runs:' || %s, 0))"
+
+
 def refresh_crawl_runs(conn: psycopg.Connection, crawls: dict[str, dict[str, Any]]) -> None:
-    """Make sure each crawl has a run row, and refresh its stored and rejected counts."""
+    """Make sure each crawl has a run row, and refresh its stored and rejected counts (inside
+    the caller's transaction, which must commit soon: it holds each crawl's recount lock)."""
     for crawl_id, info in sorted(crawls.items()):
+        conn.execute(LOCK_CRAWL, (crawl_id,))
         conn.execute(
             REFRESH_CRAWL, {"c": crawl_id, "spider": info.get("spider"), "first": info["first"]}
         )

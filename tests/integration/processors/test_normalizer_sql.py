@@ -9,6 +9,7 @@ import pytest
 
 from processors.sql import normalizer as sql
 from sluice.storage.postgres import connect
+from tests.support.crawling import wait_for
 
 pytestmark = [pytest.mark.postgres]
 
@@ -64,3 +65,49 @@ def test_an_unknown_run_is_made_running_with_its_counts(migrated, settings):
         with conn.transaction():
             sql.refresh_crawl_runs(conn, {crawl_id: {"spider": None, "first": T0}})
         assert run_row(conn, crawl_id)[1:6] == (None, "running", T0, 0, 0)
+
+
+def add_products(conn, crawl_id: str, source: str, names: range) -> None:
+    for n in names:
+        conn.execute(
+            "INSERT INTO products (source, external_id, name, price, currency, url, first_seen_at,"
+            " last_seen_at, last_crawl_id) VALUES (%s, %s, 'x', 1, 'EUR', 'http://x/', %s, %s, %s)",
+            (source, f"p{n}", T0, T0, crawl_id),
+        )
+
+
+def waiting_on_a_lock(conn, pid: int) -> bool:
+    row = conn.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", (pid,))
+    return row.fetchone()[0] > 0
+
+
+def test_two_replicas_storing_one_crawl_at_once_leave_its_full_count(migrated, settings):
+    """Two normalizers' batches of one crawl, each recounting before the other commits: the
+    count that stays is the whole crawl's, not the rows of whichever committed last."""
+    import threading
+
+    crawl_id, source = f"test-{uuid.uuid4().hex[:8]}", f"race-{uuid.uuid4().hex[:8]}"
+    crawl = {crawl_id: {"spider": "ecommerce", "first": T0}}
+    url = settings.postgres_writer_url
+    with connect(settings.postgres_url, autocommit=True) as owner:
+        owner.execute(
+            "INSERT INTO crawl_runs (crawl_id, status) VALUES (%s, 'running')", (crawl_id,)
+        )
+        with connect(url) as first, connect(url) as second:
+            add_products(first, crawl_id, source, range(2))
+            sql.refresh_crawl_runs(first, crawl)  # holds the recount until it commits
+            add_products(second, crawl_id, source, range(2, 5))
+            recount = threading.Thread(target=sql.refresh_crawl_runs, args=(second, crawl))
+            recount.start()
+            try:
+                wait_for(lambda: waiting_on_a_lock(owner, second.info.backend_pid), 10,
+                         what="the second recount to wait")  # fmt: skip
+            finally:
+                # Released whatever happened, so the connections can close.
+                first.commit()
+                recount.join(10)
+            second.commit()
+        stored = run_row(owner, crawl_id)[4]
+        owner.execute("DELETE FROM products WHERE source = %s", (source,))
+        owner.execute("DELETE FROM crawl_runs WHERE crawl_id = %s", (crawl_id,))
+    assert stored == 5
