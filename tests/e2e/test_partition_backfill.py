@@ -7,7 +7,6 @@ wholly future range is refused with a message naming the problem, starting no ru
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,6 +20,7 @@ from airflow_client.client.models.reprocess_behavior import ReprocessBehavior
 from sluice.crawl.specs import crawl_spec
 from sluice.storage.postgres import connect
 from tests.support.airflow import AirflowApi, unpaused
+from tests.support.crawling import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest.mark.mongo]
 
@@ -51,13 +51,13 @@ def runs_of(runs: DagRunApi, dag_id: str, days: list[date]) -> list:
 
 def wait_ended(runs: DagRunApi, dag_id: str, days: list[date], timeout: float = 600) -> list:
     """The runs of ``days``' partitions once there is one per day and all have ended."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ended() -> bool:
         found = runs_of(runs, dag_id, days)
-        if len(found) >= len(days) and all(r.state in ("success", "failed") for r in found):
-            return found
-        time.sleep(3)
-    raise AssertionError(f"{dag_id}: the runs of {days} did not end: {found}")
+        return len(found) >= len(days) and all(r.state in ("success", "failed") for r in found)
+
+    wait_for(ended, timeout, 3, what=f"the {dag_id} runs of {days} to end")
+    return runs_of(runs, dag_id, days)
 
 
 @pytest.fixture(scope="module")

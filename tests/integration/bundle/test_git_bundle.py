@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,15 +178,10 @@ def trigger(api: AirflowApi) -> str:
     return run
 
 
-def wait_parsed(api: AirflowApi, commit: str, timeout: float = 180) -> None:
-    """Until the dag-processor has parsed the probe at ``commit``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        versions = api.get(f"/dags/{PROBE}/dagVersions")["dag_versions"]
-        if any(v["bundle_version"] == commit for v in versions):
-            return
-        time.sleep(2)
-    raise AssertionError(f"{PROBE} was not parsed at {commit} within {timeout:.0f}s")
+def parsed_at(api: AirflowApi, commit: str) -> bool:
+    """Whether the dag-processor has parsed the probe at ``commit``."""
+    versions = api.get(f"/dags/{PROBE}/dagVersions")["dag_versions"]
+    return any(v["bundle_version"] == commit for v in versions)
 
 
 @pytest.mark.postgres
@@ -195,7 +189,7 @@ def test_a_cleared_task_runs_again_with_the_version_it_first_ran_with(git_airflo
     api, marks = git_airflow["api"], git_airflow["marks"]
     first = trigger(api)
     v2 = publish_to_git(bundle_of(git_airflow["tmp"], "v2", marks), str(git_airflow["repo"]))
-    wait_parsed(api, v2.commit)
+    wait_for(lambda: parsed_at(api, v2.commit), 180, 2, what=f"the probe parsed at {v2.commit}")
     second = trigger(api)
     api.post(
         f"/dags/{PROBE}/clearTaskInstances",
