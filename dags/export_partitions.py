@@ -6,4 +6,4 @@ from sluice.crawl.specs import CRAWLS
 
 for _spec in CRAWLS:
     if _spec.partitioned:
-        globals()[f"export_{_spec.asset_name}"] = partition_export_dag(_spec)
+        globals()[_spec.export_dag_id] = partition_export_dag(_spec)

@@ -150,8 +150,10 @@ def _auth_manager(settings: Settings, home: Path) -> dict[str, str]:
 def git_repository(settings: Settings) -> str:
     """``SLUICE_DAG_BUNDLE_GIT_URL`` as git reaches it: a URL as it is, a relative path taken
     from the project directory."""
+    from sluice.bundle.git import is_remote
+
     url = settings.dag_bundle_git_url
-    if "://" in url or url.startswith("git@"):
+    if is_remote(url):
         return url
     return str(settings.project_dir / Path(url).expanduser())
 

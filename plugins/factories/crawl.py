@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from airflow.sdk import (
     DAG,
-    Asset,
     AsyncCallback,
     CronPartitionTimetable,
     DeadlineAlert,
@@ -15,7 +14,7 @@ from airflow.sdk import (
 )
 
 from plugins.callbacks import record_missed_deadline
-from plugins.factories.defaults import START, default_args, tags
+from plugins.factories.defaults import START, crawl_asset, default_args, tags
 from plugins.operators.crawl import (
     CRAWL_ID,
     REGISTER_TASK,
@@ -101,7 +100,7 @@ def doc(spec: CrawlSpec) -> str:
             "runs* to add only the days that have none, *Missing and errored runs* to redo the "
             "failed days as well, *All runs* to re-crawl every day. A range wholly in the "
             "future is refused, and a run for a day still to come fails at once. Downstream, "
-            f"`export_{spec.asset_name}` runs for each partition a good run updates."
+            f"`{spec.export_dag_id}` runs for each partition a good run updates."
         )
     elif spec.dated:
         backfill = (
@@ -128,7 +127,7 @@ def doc(spec: CrawlSpec) -> str:
         "failed after their retries.\n- `workers`: Scrapy worker processes for the run."
         f"{date}"
     )
-    follower = f"export_{spec.asset_name}" if spec.partitioned else "data_quality"
+    follower = spec.export_dag_id if spec.partitioned else "data_quality"
     return (
         f"### Crawl `{spec.spider}`\n\n{spec.description}\n\n"
         "Start URLs: the run's `start_urls` param, else those of every enabled source of "
@@ -202,7 +201,7 @@ def build_crawl_dag(spec: CrawlSpec) -> DAG:
             idle=idle.output,
             processed=processed.output,
             quality_task=quality.task_id,
-            outlets=[Asset(name=spec.asset_name, uri=spec.asset_uri)],
+            outlets=[crawl_asset(spec)],
         )
         register >> seed >> idle >> processed >> quality >> finalize
     return dag

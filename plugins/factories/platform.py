@@ -7,7 +7,7 @@ from datetime import timedelta
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Asset, Param, PartitionedAssetTimetable, XComArg
 
-from plugins.factories.defaults import START, default_args, tags
+from plugins.factories.defaults import START, crawl_asset, default_args, tags
 from plugins.operators.platform import (
     BackupOperator,
     DataQualityOperator,
@@ -26,7 +26,7 @@ def data_quality_dag() -> DAG:
     """``data_quality``: every check over all stored data, after any crawl updates its Asset."""
     # A day-partitioned crawl's Asset events carry a partition, and Airflow queues only
     # partition-aware DAGs on those: its days are followed by its `export_<asset>` DAG instead.
-    assets = [Asset(name=s.asset_name, uri=s.asset_uri) for s in CRAWLS if not s.partitioned]
+    assets = [crawl_asset(spec) for spec in CRAWLS if not spec.partitioned]
     with DAG(
         dag_id="data_quality",
         description="Data-quality checks over everything stored; results in dq_results.",
@@ -143,9 +143,8 @@ def export_daily_dag() -> DAG:
 
 def partition_export_dag(spec: CrawlSpec) -> DAG:
     """``export_<asset>``: the day of each partition a good ``spec`` run updates, exported."""
-    dag_id = f"export_{spec.asset_name}"
     with DAG(
-        dag_id=dag_id,
+        dag_id=spec.export_dag_id,
         description=f"Gzipped CSV of one day of {spec.asset_name}, per partition crawled.",
         doc_md=(
             f"### Export of `{spec.asset_name}` per day partition\n\nRuns for each day "
@@ -157,7 +156,7 @@ def partition_export_dag(spec: CrawlSpec) -> DAG:
             "days; this DAG follows. Triggered by hand, it exports the `day` param's day, else "
             "the run's partition, else yesterday."
         ),
-        schedule=PartitionedAssetTimetable(assets=Asset(name=spec.asset_name, uri=spec.asset_uri)),
+        schedule=PartitionedAssetTimetable(assets=crawl_asset(spec)),
         start_date=START,
         catchup=False,
         params={"day": _day_param("Export this day instead of the run's partition")},

@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sluice.bundle.build import MANIFEST
 from sluice.bundle.verify import BundleError, unpack
 
 DEFAULT_BRANCH = "dags"
@@ -75,10 +76,15 @@ def _remote_ref(repo: str, ref: str) -> str | None:
     return line.split()[0] if line else None
 
 
+def is_remote(repo: str) -> bool:
+    """Whether ``repo`` is a URL (``scheme://`` or ``git@host:``) rather than a path."""
+    return "://" in repo or repo.startswith("git@")
+
+
 def ensure_repository(repo: str) -> str:
     """``repo`` as git can reach it: an existing path or URL, or a new bare repository made at
     a path that does not exist yet."""
-    if "://" in repo or repo.startswith("git@"):
+    if is_remote(repo):
         return repo
     path = Path(repo).expanduser().resolve()
     if not path.exists():
@@ -109,7 +115,7 @@ def publish_to_git(archive: Path, repo: str, branch: str = DEFAULT_BRANCH) -> Gi
             if entry.name != ".git":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         shutil.copytree(unpacked / SUBDIR, work / SUBDIR)
-        shutil.copy2(unpacked / "manifest.json", work / "manifest.json")
+        shutil.copy2(unpacked / MANIFEST, work / MANIFEST)
         _git(["add", "--all"], work)
         changed = bool(_git(["status", "--porcelain"], work))
         if tagged:

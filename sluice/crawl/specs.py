@@ -48,6 +48,11 @@ class CrawlSpec:
         return self.asset or f"crawl_{self.spider}"
 
     @property
+    def export_dag_id(self) -> str:
+        """The DAG that exports each day partition of a partitioned spec's Asset."""
+        return f"export_{self.asset_name}"
+
+    @property
     def asset_uri(self) -> str:
         """The Asset a successful run updates: a day-partitioned spec's asset is its data,
         followed day by day; the others' schedule the store-wide data_quality."""
