@@ -100,7 +100,8 @@ def doc(spec: CrawlSpec) -> str:
             "runs* to add only the days that have none, *Missing and errored runs* to redo the "
             "failed days as well, *All runs* to re-crawl every day. A range wholly in the "
             "future is refused, and a run for a day still to come fails at once. Downstream, "
-            f"`{spec.export_dag_id}` runs for each partition a good run updates."
+            f"`data_quality` and `{spec.export_dag_id}` run for each partition a good run "
+            "updates."
         )
     elif spec.dated:
         backfill = (
@@ -127,7 +128,11 @@ def doc(spec: CrawlSpec) -> str:
         "failed after their retries.\n- `workers`: Scrapy worker processes for the run."
         f"{date}"
     )
-    follower = spec.export_dag_id if spec.partitioned else "data_quality"
+    followers = " and ".join(
+        f"`{dag_id}`"
+        for dag_id in ("data_quality", spec.export_dag_id if spec.partitioned else "")
+        if dag_id
+    )
     return (
         f"### Crawl `{spec.spider}`\n\n{spec.description}\n\n"
         "Start URLs: the run's `start_urls` param, else those of every enabled source of "
@@ -136,8 +141,8 @@ def doc(spec: CrawlSpec) -> str:
         "register run → seed the Redis queue → wait until the crawl is idle (deferred) → wait "
         "until the processors have stored it (deferred) → data-quality checks of the run "
         "(`dq_results`) → finalize the run in `crawl_runs` (always, recording a failure too) "
-        f"and, for a good run, update the asset `{spec.asset_uri}`"
-        f"{' for the day' if spec.dated else ''} (which schedules `{follower}`)."
+        f"and, for a good run, update the day's partition of the asset `{spec.asset_uri}` "
+        f"(which schedules {followers} for that day)."
         f"{params}{backfill}\n\n**Deadline**: a run not finished {_hours(spec.deadline)} after it "
         "was "
         "queued is recorded in `deadline_misses`, and the `SluiceRunDeadlineMissed` alert "

@@ -23,23 +23,23 @@ from sluice.crawl.specs import CRAWLS, CrawlSpec
 
 
 def data_quality_dag() -> DAG:
-    """``data_quality``: every check over all stored data, after any crawl updates its Asset."""
-    # A day-partitioned crawl's Asset events carry a partition, and Airflow queues only
-    # partition-aware DAGs on those: its days are followed by its `export_<asset>` DAG instead.
-    assets = [crawl_asset(spec) for spec in CRAWLS if not spec.partitioned]
+    """``data_quality``: the checks of each day partition a crawl updates, and on demand."""
     with DAG(
         dag_id="data_quality",
-        description="Data-quality checks over everything stored; results in dq_results.",
+        description="Data-quality checks of each crawled day partition; results in dq_results.",
         doc_md=(
-            "### Data quality\n\nScheduled whenever a crawl run updates its asset. Checks row "
-            "counts against the previous run, null rates, prices > 0, ISO currencies, "
-            "duplicates and freshness; every result goes to `dq_results` (run id "
+            "### Data quality\n\nRuns for each day partition a good crawl run updates (every "
+            "crawl's asset is partitioned by day: a dated crawl's day, else the day the crawl "
+            "ran; the run's partition key is that day), and checks the crawl run that updated "
+            "it: row counts against the spider's previous run, null rates, prices > 0, ISO "
+            "currencies, duplicates and freshness. Every result goes to `dq_results` (run id "
             "`data_quality:<run id>`). A failed check fails the task, and its log and error "
-            "list what broke.\n\nParams `sources` and `spiders` (lists; empty: everything) "
-            "narrow a manual run to some sites.\n\nNot backfilled: it judges the rows as they "
-            "are now, so a past run would judge today's data."
+            "list what broke.\n\nTriggered by hand it checks everything stored; params "
+            "`sources` and `spiders` (lists; empty: everything) narrow it to some sites.\n\n"
+            "Backfill the crawl DAG, not this one: it follows each partition the backfill "
+            "crawls."
         ),
-        schedule=_any(assets),
+        schedule=PartitionedAssetTimetable(assets=_any([crawl_asset(s) for s in CRAWLS])),
         start_date=START,
         catchup=False,
         params=_scope_params("Check only the rows of"),
@@ -49,7 +49,10 @@ def data_quality_dag() -> DAG:
         tags=tags("quality"),
     ) as dag:
         DataQualityOperator(
-            task_id="checks", sources="{{ params.sources }}", spiders="{{ params.spiders }}"
+            task_id="checks",
+            sources="{{ params.sources }}",
+            spiders="{{ params.spiders }}",
+            follow_crawls=True,
         )
     return dag
 

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from plugins.hooks.sluice import SluiceHook
+from plugins.operators.asset_events import record_crawl
 from plugins.operators.platform import QUALITY_KEY
 from plugins.triggers.crawl import CrawlIdleTrigger, ProcessedTrigger
 from sluice.crawl.specs import crawl_spec
@@ -49,10 +50,13 @@ def run_plan(
     if params.get("expected_pages"):
         crawl_params["expected_pages"] = int(params["expected_pages"])
     stamped = interval_start or context["dag_run"].run_after
-    stamp = crawl_params["date"].replace("-", "") if spec.dated else stamped.strftime("%Y%m%d")
+    day = crawl_params["date"] if spec.dated else stamped.date().isoformat()
     return {
-        "crawl_id": crawl_id_for(spider, context["run_id"], stamp),
+        "crawl_id": crawl_id_for(spider, context["run_id"], day.replace("-", "")),
         "spider": spider,
+        # The day partition of the spider's asset a good run updates: a dated run's day, else
+        # the day the run was scheduled for (or made).
+        "day": day,
         "start_urls": start_urls,
         "params": crawl_params,
         "workers": int(params.get("workers") or spec.workers),
@@ -318,13 +322,11 @@ class FinalizeCrawlRunOperator(BaseOperator):
         self.write_report(hook.settings(), plan["crawl_id"])
         if problems:
             raise AirflowException(f"crawl {plan['crawl_id']}: {'; '.join(problems)}")
-        day = plan["params"].get("date")
-        if day:
-            # The day's partition of the run's Asset: a partition run's key already, and the
-            # day of a run triggered with a `date` (a crawl request), so that the DAGs that
-            # follow the partitions see that day too.
-            for asset in self.outlets:
-                context["outlet_events"][asset].add_partitions(day)
+        # Every good run updates its day's partition of the Asset (a partition run's key
+        # already; the `date` of a crawl request; the day an undated crawl ran), so the DAGs
+        # that follow the partitions run for it, and the event names the crawl that they check.
+        for asset in self.outlets:
+            record_crawl(context["outlet_events"][asset], plan["day"], plan["crawl_id"])
         return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
     def write_report(self, settings, crawl_id: str) -> None:

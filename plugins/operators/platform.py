@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from plugins.hooks.sluice import SluiceHook
+from plugins.operators.asset_events import crawls_named
 from plugins.operators.days import previous_complete_day, run_moment
 
 #: XCom key under which the quality step publishes its counts
@@ -22,7 +23,9 @@ class DataQualityOperator(BaseOperator):
 
     ``crawl_id`` (templated) scopes the checks to one crawl run and compares it with its
     spider's previous run; otherwise ``spiders``/``sources`` (templated: a DAG renders them
-    from its params as native lists) scope them (default: everything).
+    from its params as native lists) scope them. With neither, a run made by crawl assets'
+    events (``follow_crawls``) checks the crawl runs those events name, and any other run
+    checks everything.
     """
 
     template_fields = ("crawl_id", "max_failed_share", "spiders", "sources")
@@ -34,6 +37,7 @@ class DataQualityOperator(BaseOperator):
         spiders: list[str] | None = None,
         sources: list[str] | None = None,
         max_failed_share: float | str | None = None,
+        follow_crawls: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -41,6 +45,19 @@ class DataQualityOperator(BaseOperator):
         self.spiders = spiders
         self.sources = sources
         self.max_failed_share = max_failed_share
+        self.follow_crawls = follow_crawls
+
+    def crawls_to_check(self, context: dict[str, Any]) -> list[str | None]:
+        """The crawl runs to check one by one: ``crawl_id``; else, following crawls with no
+        scope given, those the run's triggering events name; else None (the scope params)."""
+        if self.crawl_id:
+            return [self.crawl_id]
+        scoped = _names_or_none(self.spiders) or _names_or_none(self.sources)
+        if self.follow_crawls and not scoped:
+            named = crawls_named(context.get("triggering_asset_events") or {})
+            if named:
+                return named
+        return [None]
 
     def failed_pages(self, hook: SluiceHook):
         """The crawl's failed-pages check (None unless a crawl and a share are given)."""
@@ -66,13 +83,15 @@ class DataQualityOperator(BaseOperator):
         hook = SluiceHook()
         with hook.postgres() as conn:
             conn.autocommit = True
-            results = run_checks(
-                conn,
-                run_id,
-                crawl_id=self.crawl_id or None,
-                spiders=_names_or_none(self.spiders),
-                sources=_names_or_none(self.sources),
-            )
+            results = []
+            for crawl_id in self.crawls_to_check(context):
+                results += run_checks(
+                    conn,
+                    run_id,
+                    crawl_id=crawl_id,
+                    spiders=_names_or_none(self.spiders),
+                    sources=_names_or_none(self.sources),
+                )
             pages_check = self.failed_pages(hook)
             if pages_check is not None:
                 results.append(pages_check)

@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest
 
 DAG_ID = "crawl_finance"
 FOLLOWER = "export_quotes"
+QUALITY = "data_quality"
 
 
 def body(settings, first: datetime, last: datetime, behaviour: str = "none") -> BackfillPostBody:
@@ -63,7 +64,7 @@ def wait_ended(runs: DagRunApi, dag_id: str, days: list[date], timeout: float = 
 @pytest.fixture(scope="module")
 def backfilled(platform, settings):
     """A backfill over Friday to Tuesday of a week no other test crawls, run to its end."""
-    with unpaused(AirflowApi(settings), (DAG_ID, FOLLOWER)) as api:
+    with unpaused(AirflowApi(settings), (DAG_ID, FOLLOWER, QUALITY)) as api:
         config = Configuration(host=settings.airflow_url.rstrip("/"), access_token=api.token)
         with ApiClient(config) as client:
             friday = date(2026, 1, 2) + timedelta(weeks=random.randrange(40))
@@ -75,10 +76,11 @@ def backfilled(platform, settings):
             days = [friday, friday + timedelta(days=3), friday + timedelta(days=4)]
             crawled = wait_ended(runs, DAG_ID, days)
             exported = wait_ended(runs, FOLLOWER, days)
+            checked = wait_ended(runs, QUALITY, days)
             close(backfills, made.id)
             yield {
                 "client": client, "dry": dry, "days": days, "crawled": crawled,
-                "exported": exported, "range": (first, last),
+                "exported": exported, "checked": checked, "range": (first, last),
             }  # fmt: skip
 
 
@@ -148,3 +150,21 @@ def test_a_reversed_or_future_range_is_refused_naming_it(backfilled, settings, s
         backfills.create_backfill(body(settings, first, last))
     after = backfills.list_backfills(DAG_ID, limit=100).total_entries
     assert (refused.value.status, message in refused.value.body, after) == (422, True, listed)
+
+
+def test_data_quality_checks_each_partitions_crawl(backfilled, settings):
+    crawled = {r.partition_key: r.dag_run_id for r in backfilled["crawled"]}
+    with connect(settings.postgres_reader_url) as conn:
+        checked = {
+            r.partition_key: (
+                r.state,
+                conn.execute(
+                    "SELECT array_agg(DISTINCT c.airflow_run_id) FROM dq_results d "
+                    "JOIN crawl_runs c ON d.details->>'crawl_id' = c.crawl_id "
+                    "WHERE d.run_id = %s",
+                    (f"{QUALITY}:{r.dag_run_id}",),
+                ).fetchone()[0],
+            )
+            for r in backfilled["checked"]
+        }
+    assert checked == {day: ("success", [run]) for day, run in crawled.items()}

@@ -133,3 +133,15 @@ def test_a_day_to_come_or_unreadable_is_refused_naming_it(params, key, message):
 
     with pytest.raises(AirflowFailException, match=message):
         run_plan("finance", params, partition(key), registered("u"))
+
+
+@pytest.mark.parametrize(
+    ("spider", "ctx", "day"),
+    [
+        ("finance", partition("2026-03-04"), "2026-03-04"),  # a dated run: its trading day
+        ("ecommerce", context(datetime(2026, 3, 4, 6, tzinfo=UTC)), "2026-03-04"),
+        ("ecommerce", context(None), "2026-05-06"),  # no logical date: the day it was made
+    ],
+)
+def test_a_run_plans_the_day_partition_it_updates(spider, ctx, day):
+    assert run_plan(spider, {}, ctx, registered("u"))["day"] == day
