@@ -54,8 +54,8 @@ class CrawlSpec:
 
     @property
     def asset_uri(self) -> str:
-        """The Asset a successful run updates: a day-partitioned spec's asset is its data,
-        followed day by day; the others' schedule the store-wide data_quality."""
+        """The Asset a successful run updates, one day partition per run: a spec with its own
+        ``asset`` names its data (e.g. ``sluice://quotes``), the others their crawls."""
         if self.asset:
             return f"sluice://{self.asset}"
         return f"sluice://crawls/{self.spider}"
