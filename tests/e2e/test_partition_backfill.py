@@ -71,9 +71,10 @@ def backfilled(platform, settings):
             first = datetime(friday.year, friday.month, friday.day, tzinfo=UTC)
             last = first + timedelta(days=4, hours=23)
             backfills, runs = BackfillApi(client), DagRunApi(client)
+            days = [friday, friday + timedelta(days=3), friday + timedelta(days=4)]
+            forget(runs, days)
             dry = backfills.create_backfill_dry_run(body(settings, first, last))
             made = backfills.create_backfill(body(settings, first, last))
-            days = [friday, friday + timedelta(days=3), friday + timedelta(days=4)]
             crawled = wait_ended(runs, DAG_ID, days)
             exported = wait_ended(runs, FOLLOWER, days)
             checked = wait_ended(runs, QUALITY, days)
@@ -82,6 +83,14 @@ def backfilled(platform, settings):
                 "client": client, "dry": dry, "days": days, "crawled": crawled,
                 "exported": exported, "checked": checked, "range": (first, last),
             }  # fmt: skip
+
+
+def forget(runs: DagRunApi, days: list[date]) -> None:
+    """Delete the runs an earlier session on this stack made for ``days``' partitions, so
+    that the backfill, and the DAGs that follow it, make new ones."""
+    for dag_id in (DAG_ID, FOLLOWER, QUALITY):
+        for run in runs_of(runs, dag_id, days):
+            runs.delete_dag_run(dag_id, run.dag_run_id)
 
 
 def close(backfills: BackfillApi, backfill_id: int) -> None:
