@@ -43,7 +43,7 @@ test: deps venv tools ## Install what is missing, start the stack, run lint and 
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check --quiet .
 	@$(BIN)/sluice stack up
-	@$(BIN)/pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m tests.support.streams $(PYTEST_ARGS)
 
 drills: deps venv ## Crash every component at full size (100,000 messages); writes drills-report.md/.json
 	@$(BIN)/sluice stack up

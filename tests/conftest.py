@@ -25,6 +25,7 @@ from sluice.stack.progress import Progress
 from tests.support.scratch_rows import scratch  # noqa: F401 - a fixture for DAG tests in several folders
 from tests.support.scratch_stack import ScratchStack
 from tests.support.sources import registered, strangers
+from tests.support.streams import APART, PLATFORM, select
 from tests.support.sweep import SessionSweep, SweepResult
 
 # What the session's sweep removed, for the closing summary.
@@ -32,12 +33,18 @@ _swept: list[SweepResult] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Options of the fault drills (tests/drills)."""
+    """The suite's options: the fault drills' size, a stream, a shuffled order."""
     parser.addoption(
         "--drill-size",
         type=int,
         default=5_000,
         help="messages in each fault drill's stream (make drills: 100,000)",
+    )
+    parser.addoption(
+        "--stream",
+        choices=(PLATFORM, APART),
+        help="run only this stream's tests (make test runs both at once; see "
+        "tests/support/streams.py)",
     )
     parser.addoption(
         "--shuffle",
@@ -49,7 +56,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Shuffle the collected tests when ``--shuffle SEED`` asks for it."""
+    """Keep one stream's tests when ``--stream`` names one; shuffle the collected tests when
+    ``--shuffle SEED`` asks for it."""
+    if stream := config.getoption("--stream"):
+        select(config, items, stream)
     seed = config.getoption("--shuffle")
     if seed is None:
         return

@@ -1,14 +1,18 @@
 """The fault drills' report: one row per drill, written as drills-report.md and .json.
 
-Every drill records its row before it asserts, so a failed drill is in the report too.
+Every drill records its row before it asserts, so a failed drill is in the report too. The
+test sessions of one `make test` run (see :mod:`tests.support.streams`) share the files: each
+keeps the rows the others wrote in the same run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import subprocess
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +39,10 @@ class DrillRow:
     checks: dict[str, bool] = field(default_factory=dict)
 
 
+#: names the test run whose sessions share the report
+RUN_VARIABLE = "SLUICE_TEST_RUN"
+
+
 class DrillReport:
     """The rows of one drills session and where they are written."""
 
@@ -56,6 +64,8 @@ class DrillReport:
         self.size = size
         self.rows: list[DrillRow] = []
         self.notes: list[str] = []
+        #: the test run this session belongs to (several sessions may share one run)
+        self.run = os.environ.get(RUN_VARIABLE) or uuid.uuid4().hex
 
     def record(self, row: DrillRow) -> DrillRow:
         """Add ``row`` and rewrite the report files (a crashed session keeps what it had)."""
@@ -80,13 +90,33 @@ class DrillReport:
         return self.root / "drills-report.md"
 
     def write(self) -> None:
-        """Write both files from the rows so far."""
-        header = _header(self.root, self.size)
-        document = {**header, "drills": [asdict(r) for r in self.rows], "notes": self.notes}
-        self.json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        self.markdown_path.write_text(self.markdown(header), encoding="utf-8")
+        """Write both files from the rows so far, with the rows other sessions of the same
+        run wrote (one writer at a time)."""
+        with open(self.json_path.with_name(".drills-report.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            rows, notes = self._others()
+            rows += self.rows
+            notes += [n for n in self.notes if n not in notes]
+            header = {**_header(self.root, self.size), "run": self.run}
+            document = {**header, "drills": [asdict(r) for r in rows], "notes": notes}
+            self.json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            self.markdown_path.write_text(self.markdown(header, rows, notes), encoding="utf-8")
 
-    def markdown(self, header: dict[str, object]) -> str:
+    def _others(self) -> tuple[list[DrillRow], list[str]]:
+        """The rows (not this session's drills) and notes the file holds from this run."""
+        try:
+            document = json.loads(self.json_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return [], []
+        if document.get("run") != self.run:
+            return [], []
+        mine = {r.name for r in self.rows}
+        rows = [DrillRow(**r) for r in document["drills"] if r["name"] not in mine]
+        return rows, list(document.get("notes", []))
+
+    def markdown(
+        self, header: dict[str, object], rows: list[DrillRow], notes: list[str]
+    ) -> str:
         """The table, one row per drill, with each row's detail below it."""
         lines = [
             "# Fault drills",
@@ -97,7 +127,7 @@ class DrillReport:
             "| " + " | ".join(title for title, _ in self.COLUMNS) + " |",
             "|" + "---|" * len(self.COLUMNS),
         ]
-        for row in self.rows:
+        for row in rows:
             lines.append("| " + " | ".join(_cell(row, key) for _, key in self.COLUMNS) + " |")
         lines += [
             "",
@@ -110,12 +140,12 @@ class DrillReport:
             "## Details",
             "",
         ]
-        for row in self.rows:
+        for row in rows:
             failed = [name for name, ok in row.checks.items() if not ok]
             checks = f" Failed checks: {', '.join(failed)}." if failed else ""
             lines.append(f"- **{row.name}**: {row.detail}{checks}")
-        if self.notes:
-            lines += ["", "## Notes", "", *(f"- {note}" for note in self.notes)]
+        if notes:
+            lines += ["", "## Notes", "", *(f"- {note}" for note in notes)]
         return "\n".join(lines) + "\n"
 
 
