@@ -114,9 +114,7 @@ class DrillReport:
         rows = [DrillRow(**r) for r in document["drills"] if r["name"] not in mine]
         return rows, list(document.get("notes", []))
 
-    def markdown(
-        self, header: dict[str, object], rows: list[DrillRow], notes: list[str]
-    ) -> str:
+    def markdown(self, header: dict[str, object], rows: list[DrillRow], notes: list[str]) -> str:
         """The table, one row per drill, with each row's detail below it."""
         lines = [
             "# Fault drills",

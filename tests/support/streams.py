@@ -61,9 +61,7 @@ def run(args: list[str], root: Path) -> int:
             [pytest_bin, "--stream", APART, *args], cwd=root, env=env, stdout=log, stderr=log
         )
         try:
-            platform = subprocess.call(
-                [pytest_bin, "--stream", PLATFORM, *args], cwd=root, env=env
-            )
+            platform = subprocess.call([pytest_bin, "--stream", PLATFORM, *args], cwd=root, env=env)
         finally:
             apart_status = apart.wait()
     print(f"\n===== the second session (unit tests and own-stack tests): {log_path} =====")
