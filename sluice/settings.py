@@ -96,6 +96,12 @@ class Settings:
     export_dir: Path = Path(".stack/exports")
     backup_dir: Path = Path(".stack/backups")
     backup_keep_days: int = 7
+    # How many days each store keeps its data (0: forever); see sluice/retention.py.
+    retain_raw_items_days: int = 90
+    retain_rejected_items_days: int = 90
+    retain_dq_results_days: int = 180
+    retain_reports_days: int = 90
+    retain_exports_days: int = 365
     # A reprocess_raw run over more days, or more stored raw items, than these waits for an
     # analyst's approval (Required Actions in the Airflow UI) before it rewrites rows.
     approval_max_days: int = 7
@@ -186,6 +192,18 @@ class Settings:
             raise SettingsError(
                 f"{ENV_PREFIX}BACKUP_KEEP_DAYS={self.backup_keep_days} must be at least 1"
             )
+        for name in (
+            "retain_raw_items_days",
+            "retain_rejected_items_days",
+            "retain_dq_results_days",
+            "retain_reports_days",
+            "retain_exports_days",
+        ):
+            if getattr(self, name) < 0:
+                raise SettingsError(
+                    f"{ENV_PREFIX}{name.upper()}={getattr(self, name)} must not be negative "
+                    "(0 keeps the data forever)"
+                )
         for name in ("approval_max_days", "approval_max_rows"):
             if getattr(self, name) < 1:
                 raise SettingsError(

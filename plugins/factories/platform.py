@@ -16,6 +16,7 @@ from plugins.operators.platform import (
     MigrateOperator,
     PipelineHealthOperator,
     PruneBackupsOperator,
+    RetentionOperator,
     VerifyBackupOperator,
 )
 from plugins.operators.reprocess import PLAN, PlanReprocessOperator, ReprocessRawOperator
@@ -171,6 +172,40 @@ def partition_export_dag(spec: CrawlSpec) -> DAG:
             day="{{ params.day or partition_key }}",
             tables=[spec.asset_name],
         )
+    return dag
+
+
+def retention_dag() -> DAG:
+    """``retention``: every store pruned to its retention, daily."""
+    with DAG(
+        dag_id="retention",
+        description="Remove what each store keeps beyond its retention (SLUICE_RETAIN_*_DAYS).",
+        doc_md=(
+            "### Retention\n\nEvery day at 04:30 UTC, removes what is older than its store's "
+            "retention: archived envelopes (`raw_items`, 90 days), rejected records "
+            "(`rejected_items`, 90), data-quality results (`dq_results`, 180), crawl reports "
+            "(90) and daily exports, local and in the export bucket (365). Each is set by "
+            "`SLUICE_RETAIN_<STORE>_DAYS` (0 keeps forever); `sluice status` shows them. On a "
+            "MongoDB with TTL indexes, `raw_items` also expire by themselves.\n\nParam "
+            "`dry_run`: only count what would go (the task log lists it per store).\n\n"
+            "Not backfilled: a run prunes by today's ages, whatever its date."
+        ),
+        schedule="30 4 * * *",
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        params={
+            "dry_run": Param(
+                False,
+                type="boolean",
+                title="Dry run",
+                description="Only count what would be removed.",
+            )
+        },
+        default_args=default_args(),
+        tags=tags("maintenance"),
+    ) as dag:
+        RetentionOperator(task_id="prune", dry_run="{{ params.dry_run }}")
     return dag
 
 

@@ -349,6 +349,32 @@ class PruneBackupsOperator(BaseOperator):
         return removed
 
 
+class RetentionOperator(BaseOperator):
+    """Remove what each store keeps beyond its retention (see :mod:`sluice.retention`);
+    ``dry_run`` (templated) only counts it."""
+
+    template_fields = ("dry_run",)
+
+    def __init__(self, *, dry_run: bool | str = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dry_run = dry_run
+
+    def execute(self, context: dict[str, Any]) -> dict[str, int]:
+        from sluice.retention import Stores, prune
+        from sluice.storage.objects import ObjectStore
+
+        dry_run = self.dry_run in (True, "True", "true")
+        hook = SluiceHook()
+        settings = hook.settings()
+        with hook.postgres() as conn:
+            conn.autocommit = True
+            stores = Stores(conn, hook.mongo_database(), ObjectStore(settings))
+            pruned = prune(settings, stores, dry_run=dry_run)
+        for done in pruned:
+            self.log.info("%s", done.describe(dry_run))
+        return {done.store: done.removed for done in pruned}
+
+
 def _names_or_none(value: list[str] | tuple[str, ...] | str | None) -> list[str] | None:
     """A list of names from a param: None (or an absent param rendered as text) is None."""
     # A param left out renders as None, or as "None"/"" where the DAG renders text.

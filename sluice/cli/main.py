@@ -22,6 +22,7 @@ from sluice.cli.platform import down, status, up
 from sluice.cli.process import process
 from sluice.cli.report import report
 from sluice.cli.reprocess import reprocess
+from sluice.cli.retention import retention
 from sluice.cli.source import source
 from sluice.cli.stack import stack
 from sluice.cli.worker import worker
@@ -62,6 +63,7 @@ cli.add_command(exporter)
 cli.add_command(process)
 cli.add_command(report)
 cli.add_command(reprocess)
+cli.add_command(retention)
 cli.add_command(source)
 cli.add_command(dlq)
 cli.add_command(migrate)

@@ -14,6 +14,7 @@ import click
 from sluice.cli.migrate import migrate_command
 from sluice.cli.source import demo_sources_command
 from sluice.cli.stack import down_command, secure_settings, status_command, up_command
+from sluice.retention import describe_policy
 from sluice.settings import Settings
 from sluice.stack.manager import Stack
 
@@ -86,5 +87,11 @@ def down(settings: Settings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def status(settings: Settings, as_json: bool) -> None:
-    """Show every part's state and health; exit 3 if any is down."""
+    """Show every part's state and health, and how long each store keeps its data; exit 3
+    if any part is down."""
+    if not as_json:
+        # Printed first: the table's command exits non-zero when a part is down.
+        click.echo("retention (sluice retention prunes; the retention DAG daily):")
+        for line in describe_policy(settings):
+            click.echo(f"  {line}")
     status_command(settings, (), as_json, platform=True, monitoring=monitoring_running(settings))

@@ -64,6 +64,7 @@ def test_xdg_cache_home_moves_the_cache(tmp_path):
         ),
         ("SLUICE_KAFKA_CONTROLLER_PORT", "ninety", "SLUICE_KAFKA_CONTROLLER_PORT='ninety'"),
         ("SLUICE_LOG_LEVEL", "loud", "SLUICE_LOG_LEVEL='loud' is not a log level"),
+        ("SLUICE_RETAIN_RAW_ITEMS_DAYS", "-1", "SLUICE_RETAIN_RAW_ITEMS_DAYS=-1 must not be"),
     ],
 )
 def test_a_malformed_value_is_refused_by_name(tmp_path, name, value, message):
