@@ -40,7 +40,10 @@ def drill_report(settings: Settings, drill_size: int) -> DrillReport:
 def drill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillStack]:
     """A stack of the drills' own on free ports, with the normalizer and the archiver running
     under its supervisor, so crashing its services leaves the suite's stack alone."""
-    scratch = ScratchStack.on_free_ports(tmp_path_factory.mktemp("drill-stack"), block_start=23000)
+    # Its object store's ports and their gRPC twins (10000 up) stay below Linux's ephemeral
+    # range (32768 up), where any client socket of the suite may hold one; the secure stack
+    # takes the blocks from 21000 (objects) and 22000 (metrics).
+    scratch = ScratchStack.on_free_ports(tmp_path_factory.mktemp("drill-stack"), block_start=21500)
     try:
         for step in (("stack", "up"), ("migrate",), ("up", "normalizer", "archiver")):
             result = scratch.cli(*step, timeout=600)

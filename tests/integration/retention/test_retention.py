@@ -150,31 +150,26 @@ def everywhere(old: bool, new: bool) -> dict[str, dict[str, bool]]:
     return {store: {"old": old, "new": new} for store in STORES}
 
 
-def one_day_of_everything(settings):
-    return replace(settings, **{f"retain_{store}_days": 1 for store in STORES})
-
-
-def test_pruning_removes_what_is_older_than_each_stores_retention(settings, planted_for, objects):
-    planted = planted_for(JUDGED_AT - timedelta(days=1))
-    short = one_day_of_everything(settings)
+def prune_with_one_day(settings, objects: ObjectStore, dry_run: bool = False) -> list:
+    """Every store pruned with one day of retention, judged at :data:`JUDGED_AT`."""
+    short = replace(settings, **{f"retain_{store}_days": 1 for store in STORES})
     with (
         connect(settings.postgres_url, autocommit=True) as conn,
         mongo_client(settings.mongo_url) as mongo,
     ):
-        prune(short, Stores(conn, mongo.get_default_database(), objects), now=JUDGED_AT)
+        stores = Stores(conn, mongo.get_default_database(), objects)
+        return prune(short, stores, now=JUDGED_AT, dry_run=dry_run)
+
+
+def test_pruning_removes_what_is_older_than_each_stores_retention(settings, planted_for, objects):
+    planted = planted_for(JUDGED_AT - timedelta(days=1))
+    prune_with_one_day(settings, objects)
     assert present(settings, planted, objects) == everywhere(old=False, new=True)
 
 
 def test_a_dry_run_counts_and_removes_nothing(settings, planted_for, objects):
     planted = planted_for(JUDGED_AT - timedelta(days=1))
-    short = one_day_of_everything(settings)
-    with (
-        connect(settings.postgres_url, autocommit=True) as conn,
-        mongo_client(settings.mongo_url) as mongo,
-    ):
-        counted = prune(
-            short, Stores(conn, mongo.get_default_database(), objects), now=JUDGED_AT, dry_run=True
-        )
+    counted = prune_with_one_day(settings, objects, dry_run=True)
     # Two exports per day: the local file and the bucket's object.
     expected = {store: 2 if store == retention.EXPORTS else 1 for store in STORES}
     after = present(settings, planted, objects)
