@@ -94,6 +94,8 @@ def run_dag(
     ``retries`` replaces every task's: a run that must fail would only fail again after
     the retry delay. The DAG's deadline alerts are left out.
     """
+    from airflow import settings as airflow_settings
+
     dag = load_dag(settings, dag_id)
     # Airflow 3.3's dag.test() looks the DAG's deadline alerts up by the database ids a parsed
     # DAG gets, which its in-memory copy lacks, and fails as the run succeeds. The scheduler
@@ -102,7 +104,13 @@ def run_dag(
     if retries is not None:
         for task in dag.tasks:
             task.retries = retries
-    return dag.test(logical_date=logical or datetime.now(UTC), run_conf=conf or None)
+    try:
+        return dag.test(logical_date=logical or datetime.now(UTC), run_conf=conf or None)
+    finally:
+        # End the run's database session: a transaction left open on its pooled connection
+        # outlives a PostgreSQL restart that a later test makes (tests/integration/api), and
+        # the next run would fail on that dead connection.
+        airflow_settings.Session.remove()
 
 
 @contextmanager
