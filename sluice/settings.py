@@ -102,6 +102,9 @@ class Settings:
     retain_dq_results_days: int = 180
     retain_reports_days: int = 90
     retain_exports_days: int = 365
+    # A product that this many complete crawls of its source in a row did not see becomes
+    # discontinued (sluice/crawl/absences.py).
+    discontinue_after_crawls: int = 3
     # A reprocess_raw run over more days, or more stored raw items, than these waits for an
     # analyst's approval (Required Actions in the Airflow UI) before it rewrites rows.
     approval_max_days: int = 7
@@ -204,7 +207,7 @@ class Settings:
                     f"{ENV_PREFIX}{name.upper()}={getattr(self, name)} must not be negative "
                     "(0 keeps the data forever)"
                 )
-        for name in ("approval_max_days", "approval_max_rows"):
+        for name in ("approval_max_days", "approval_max_rows", "discontinue_after_crawls"):
             if getattr(self, name) < 1:
                 raise SettingsError(
                     f"{ENV_PREFIX}{name.upper()}={getattr(self, name)} must be at least 1"

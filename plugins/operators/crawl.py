@@ -44,7 +44,8 @@ def run_plan(
     # The date first: it is the run's own mistake, and checking it needs no database.
     if spec.dated:
         crawl_params["date"] = run_day(spec, params, context, interval_start).isoformat()
-    start_urls = [u for u in (params.get("start_urls") or []) if u] or registered()
+    given = [u for u in (params.get("start_urls") or []) if u]
+    start_urls = given or registered()
     if params.get("max_pages"):
         crawl_params["max_pages"] = int(params["max_pages"])
     if params.get("expected_pages"):
@@ -57,6 +58,9 @@ def run_plan(
         # The day partition of the spider's asset a good run updates: a dated run's day, else
         # the day the run was scheduled for (or made).
         "day": day,
+        # Whole: the registered sources, no page limit; a product such a run does not see
+        # counts as absent (sluice.crawl.absences).
+        "whole": not given and not params.get("max_pages"),
         "start_urls": start_urls,
         "params": crawl_params,
         "workers": int(params.get("workers") or spec.workers),
@@ -289,8 +293,10 @@ class FinalizeCrawlRunOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from sluice.crawl import registry, runs
+        from sluice.crawl.absences import count_absences
         from sluice.crawl.keys import CrawlKeys
         from sluice.crawl.leases import LeasedQueue
+        from sluice.storage import versions
 
         ti = context["ti"]
         plan = self.plan
@@ -308,8 +314,16 @@ class FinalizeCrawlRunOperator(BaseOperator):
         stats = {**status.stats, "queue/purged": left}
         failed_pages = len(LeasedQueue(server, keys).failures())
         outcome = "failed" if problems else ("partial" if failed_pages else "finished")
+        gone: list[int] = []
         with hook.postgres() as conn:
             row = runs.finalize(conn, plan["crawl_id"], outcome, stats)
+            if outcome == "finished" and plan.get("whole"):
+                after = hook.settings().discontinue_after_crawls
+                gone = count_absences(conn, plan["crawl_id"], after)
+        if gone:
+            # Committed: the API's cached pages of products must not show them as they were.
+            versions.bump(server, ["products"])
+            self.log.info("%d products no crawl has seen lately are discontinued", len(gone))
         self.log.info(
             "crawl run %s %s: %s pages, %s items received, %s stored, %s rejected",
             row["crawl_id"],

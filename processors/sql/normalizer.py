@@ -44,7 +44,7 @@ ON CONFLICT (source, external_id) DO UPDATE SET
     image_url = EXCLUDED.image_url, url = EXCLUDED.url,
     first_seen_at = LEAST(p.first_seen_at, EXCLUDED.first_seen_at),
     last_seen_at = EXCLUDED.last_seen_at, last_crawl_id = EXCLUDED.last_crawl_id,
-    updated_at = now()
+    missed_crawls = 0, updated_at = now()
 WHERE p.last_seen_at < EXCLUDED.last_seen_at
 """
 

@@ -145,3 +145,15 @@ def test_a_day_to_come_or_unreadable_is_refused_naming_it(params, key, message):
 )
 def test_a_run_plans_the_day_partition_it_updates(spider, ctx, day):
     assert run_plan(spider, {}, ctx, registered("u"))["day"] == day
+
+
+@pytest.mark.parametrize(
+    ("params", "whole"),
+    [
+        ({}, True),  # the registered sources, no page limit
+        ({"max_pages": 30}, False),
+        ({"start_urls": ["http://shop.example/c/tools"]}, False),
+    ],
+)
+def test_only_a_run_over_the_registered_sources_without_a_limit_is_whole(params, whole):
+    assert run_plan("ecommerce", params, context(None), registered("u"))["whole"] is whole
