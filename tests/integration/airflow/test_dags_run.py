@@ -49,14 +49,15 @@ def test_crawl_ecommerce_stores_the_demo_shop_and_records_the_run(
 ):
     run = run_dag(settings, "crawl_ecommerce", workers=2)
     assert run.state == "success"
-    status, received, rejected, workers = one(
+    status, received, rejected, workers, absences_counted = one(
         settings,
-        "SELECT status, items_received, items_rejected, (params->>'workers')::int "
-        "FROM crawl_runs WHERE airflow_run_id = %s",
+        "SELECT status, items_received, items_rejected, (params->>'workers')::int, "
+        "absences_counted_at IS NOT NULL FROM crawl_runs WHERE airflow_run_id = %s",
         run.run_id,
     )
     # 545 valid public products reach Kafka; the one without a price is dropped by the spider.
-    assert (status, received, rejected, workers) == ("finished", 545, 0, 2)
+    # A whole crawl of the registered sources: finalize counted what it did not see.
+    assert (status, received, rejected, workers, absences_counted) == ("finished", 545, 0, 2, True)
 
 
 def test_db_migrate_applies_nothing_twice(platform, airflow_env, settings):
