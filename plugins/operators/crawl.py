@@ -305,12 +305,13 @@ class FinalizeCrawlRunOperator(BaseOperator):
             # either.
             raise AirflowFailException("the run was never registered (see task register_run)")
         hook = SluiceHook()
+        settings = hook.settings()
         server = hook.redis()
         keys = CrawlKeys(plan["crawl_id"])
         status = registry.status(server, keys)
         problems = self.problems(ti, status.stats)
         left = registry.purge_queue(server, keys) if plan["max_pages"] or problems else 0
-        registry.conclude(server, plan["crawl_id"], retain_seconds=hook.settings().crawl_key_ttl)
+        registry.conclude(server, plan["crawl_id"], retain_seconds=settings.crawl_key_ttl)
         stats = {**status.stats, "queue/purged": left}
         failed_pages = len(LeasedQueue(server, keys).failures())
         outcome = "failed" if problems else ("partial" if failed_pages else "finished")
@@ -318,8 +319,7 @@ class FinalizeCrawlRunOperator(BaseOperator):
         with hook.postgres() as conn:
             row = runs.finalize(conn, plan["crawl_id"], outcome, stats)
             if outcome == "finished" and plan.get("whole"):
-                after = hook.settings().discontinue_after_crawls
-                gone = count_absences(conn, plan["crawl_id"], after)
+                gone = count_absences(conn, plan["crawl_id"], settings.discontinue_after_crawls)
         if gone:
             # Committed: the API's cached pages of products must not show them as they were.
             versions.bump(server, ["products"])
@@ -333,7 +333,7 @@ class FinalizeCrawlRunOperator(BaseOperator):
             row["items_stored"],
             row["items_rejected"],
         )
-        self.write_report(hook.settings(), plan["crawl_id"])
+        self.write_report(settings, plan["crawl_id"])
         if problems:
             raise AirflowException(f"crawl {plan['crawl_id']}: {'; '.join(problems)}")
         # Every good run updates its day's partition of the Asset (a partition run's key
