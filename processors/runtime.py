@@ -11,10 +11,14 @@ the batch in hand — and every sink write is an idempotent upsert, so a replay 
   back to its first offsets; the one loop keeps polling (heartbeats, rebalances, the stop
   flag) and resumes after a growing backoff, reading the same messages again. Nothing is
   committed past unwritten data and nothing is dead-lettered for an outage.
-- A rebalance never strands a batch: the loop holds no unwritten batch while it polls, and a
-  commit the group refuses (the partitions moved meanwhile) leaves the batch to the new owner,
-  which replays it into idempotent writes.
-- SIGTERM (:meth:`Runtime.stop`) only sets a flag: a batch being written is finished and
+- Writes run behind the loop: while one batch is being written (on the runtime's one writer
+  thread), the next is polled and handled, so the process validates while the database
+  writes. At most one batch is in flight; it is committed before the next is handed over, so
+  commits stay in order and never pass an unwritten batch.
+- A rebalance never strands a batch: a revocation first finishes and commits the batch in
+  flight, and a commit the group refuses (the partitions moved meanwhile) leaves the batch to
+  the new owner, which replays it into idempotent writes.
+- SIGTERM (:meth:`Runtime.stop`) only sets a flag: the batch in flight is finished and
   committed; during an outage the loop sees the flag at its next poll and exits at once.
 - Memory is bounded by the batch size and by librdkafka's prefetch limits.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +64,17 @@ _COMMIT_REFUSED_BY_REBALANCE = frozenset(
         KafkaError._STATE,
     }
 )
+
+
+@dataclass
+class InFlight:
+    """A batch handed to the writer thread and not committed yet."""
+
+    messages: list[Message]
+    batch: Batch
+    arrived: float
+    written: Future
+
 
 #: builds the consumer from its configuration (a test passes a scripted one)
 ConsumerFactory = Callable[[dict[str, object]], Consumer]
@@ -148,6 +164,10 @@ class Runtime:
         self._backoff = Backoff(limit=backoff_max)
         self._paused = False
         self._consumer: Consumer | None = None
+        self._in_flight: InFlight | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._stats = RunStats()
+        self._on_batch: Callable[[RunStats], None] | None = None
 
     def stop(self, *_: object) -> None:
         """Finish the batch in hand, commit, and return from :meth:`run` (signal-safe)."""
@@ -161,8 +181,11 @@ class Runtime:
             consumer.pause(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Nothing to hand over: between polls no batch is written but uncommitted.
+        # Hand over nothing unwritten: the batch in flight is finished and committed while
+        # its partitions are still ours (revocations come only from within a poll, when no
+        # other batch is in hand).
         log.info("group=%s revoked %s", self.group, _names(partitions))
+        self._settle(consumer)
 
     # -- the loop ----------------------------------------------------------------------------
     def run(
@@ -174,19 +197,26 @@ class Runtime:
     ) -> RunStats:
         """Consume until stopped, ``max_messages`` consumed, ``timeout`` s passed, or — with
         ``until_idle`` — the group's partitions have no lag and nothing came for that long."""
-        stats = RunStats()
+        stats = self._stats = RunStats()
+        self._on_batch = on_batch
         config = consumer_config(self.kafka, self.group, **self.consumer_overrides)
         if self.metrics is not None:
             config["statistics.interval.ms"] = STATISTICS_INTERVAL_MS
             config["stats_cb"] = self.metrics.statistics
         consumer = self.consumer_factory(config)
         self._consumer = consumer
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.group}-write")
         try:
             consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
             self._open_sink()
-            stats.reason = self._loop(consumer, stats, max_messages, timeout, until_idle, on_batch)
+            stats.reason = self._loop(consumer, stats, max_messages, timeout, until_idle)
+            self._settle(consumer)
         finally:
             try:
+                # After an error the batch in flight is left uncommitted, to be replayed;
+                # its write is still waited for, so the sink is not closed under it.
+                self._writer.shutdown(wait=True)
+                self._in_flight = None
                 consumer.close()
             finally:
                 self.sink.close()
@@ -200,24 +230,30 @@ class Runtime:
         max_messages: int | None,
         timeout: float | None,
         until_idle: float | None,
-        on_batch: Callable[[RunStats], None] | None,
     ) -> str:
         """The one loop: every poll serves heartbeats, rebalances, the stop flag and the
-        backoff alike. Returns why it ended."""
+        backoff alike. Returns why it ended (the batch in flight is the caller's to settle)."""
         began = last_message = self.clock()
         while not self._stopping:
             now = self.clock()
+            taken = stats.consumed + (len(self._in_flight.messages) if self._in_flight else 0)
             if timeout is not None and now - began > timeout:
                 return "timeout"
-            if max_messages is not None and stats.consumed >= max_messages:
+            if max_messages is not None and taken >= max_messages:
                 return "max_messages"
             if self._paused and not self._backoff.waiting(now):
                 self._resume(consumer)
             want = self.batch_size
             if max_messages is not None:
-                want = max(1, min(want, max_messages - stats.consumed))
-            messages = consumer.consume(num_messages=want, timeout=self.poll_timeout)
+                want = max(1, min(want, max_messages - taken))
+            # With a batch in flight take only what is fetched already: when nothing is, the
+            # batch in flight is settled at once rather than after a poll's wait.
+            wait = 0 if self._in_flight else self.poll_timeout
+            messages = consumer.consume(num_messages=want, timeout=wait)
             if not messages:
+                if self._in_flight:
+                    self._settle(consumer)
+                    continue
                 idle = until_idle is not None and self.clock() - last_message >= until_idle
                 if idle and not self._paused and self._caught_up(consumer):
                     return "idle"
@@ -226,8 +262,7 @@ class Runtime:
                 # Paused partitions deliver nothing; a message now means the pause failed.
                 raise RuntimeError(f"message {Origin.of(messages[0])} arrived while paused")
             last_message = self.clock()
-            if self._process(consumer, messages, stats) and on_batch is not None:
-                on_batch(stats)
+            self._process(consumer, messages)
         return "stopped"
 
     def _open_sink(self) -> None:
@@ -239,26 +274,44 @@ class Runtime:
                 "group=%s sink not reachable yet (%s); the first write retries", self.group, exc
             )
 
-    def _process(self, consumer: Consumer, messages: list[Message], stats: RunStats) -> bool:
-        """Handle, write and commit one batch; False when the sink was down (the batch is
-        then sought back, to be read again once the backoff ends)."""
+    def _process(self, consumer: Consumer, messages: list[Message]) -> None:
+        """Handle one batch while the one before is written, settle that one, then hand this
+        one to the writer. When the batch before found the sink down, both are sought back,
+        to be read again once the backoff ends."""
         arrived = self.clock()
         if self.commit_before_write:
             # The bug itself: a crash from here until the write is done loses the batch.
             self._commit(consumer, messages)
         good = [message for message in messages if _delivered(message)]
         batch = self._handle(good)
+        if not self._settle(consumer, unwritten=good):
+            return
+        written = self._writer.submit(self._write, batch)  # type: ignore[union-attr]
+        self._in_flight = InFlight(good, batch, arrived, written)
+
+    def _write(self, batch: Batch) -> None:
+        """On the writer thread: store the batch, then dead-letter its rejections."""
+        self.sink.write(batch)
+        self.dead_letters.publish(batch.rejections)
+
+    def _settle(self, consumer: Consumer, unwritten: Iterable[Message] = ()) -> bool:
+        """Wait for the batch in flight; commit it, or back off when the sink was down
+        (seeking back over it and ``unwritten``, handled after it). False after a back-off."""
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return True
         try:
-            self.sink.write(batch)
-            self.dead_letters.publish(batch.rejections)
+            flight.written.result()
         except SinkUnavailable as exc:
-            self._back_off(consumer, good, stats, exc)
+            self._back_off(consumer, flight.messages + list(unwritten), self._stats, exc)
             return False
         self._backoff.succeeded()
         if not self.commit_before_write:
-            self._commit(consumer, good)
-        self.sink.after_commit(batch)
-        self._count(stats, good, batch, self.clock() - arrived)
+            self._commit(consumer, flight.messages)
+        self.sink.after_commit(flight.batch)
+        self._count(self._stats, flight.messages, flight.batch, self.clock() - flight.arrived)
+        if self._on_batch is not None:
+            self._on_batch(self._stats)
         return True
 
     def _handle(self, messages: list[Message]) -> Batch:

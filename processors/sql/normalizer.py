@@ -66,17 +66,20 @@ WITH obs AS (
 INSERT INTO product_prices (product_id, price, currency, availability, observed_at, crawl_id)
 SELECT s.product_id, s.price, s.currency, s.availability, s.fetched_at, s.crawl_id
 FROM seq s
-LEFT JOIN LATERAL (
-    SELECT pp.price, pp.currency, pp.availability
-    FROM product_prices pp
-    WHERE pp.product_id = s.product_id AND pp.observed_at < s.fetched_at
-    ORDER BY pp.observed_at DESC
-    LIMIT 1
-) stored ON true
+-- Only a product's first observation in the batch looks up the stored history; the
+-- others compare with the observation before them in the batch.
 WHERE CASE WHEN s.n = 1
-    THEN stored.price IS NULL
-        OR ROW(stored.price, stored.currency::text, stored.availability)
-           IS DISTINCT FROM ROW(s.price, s.currency, s.availability)
+    THEN NOT EXISTS (
+        SELECT FROM (
+            SELECT pp.price, pp.currency::text AS currency, pp.availability
+            FROM product_prices pp
+            WHERE pp.product_id = s.product_id AND pp.observed_at < s.fetched_at
+            ORDER BY pp.observed_at DESC
+            LIMIT 1
+        ) stored
+        WHERE ROW(stored.price, stored.currency, stored.availability)
+              IS NOT DISTINCT FROM ROW(s.price, s.currency, s.availability)
+    )
     ELSE s.before_in_batch IS DISTINCT FROM ROW(s.price, s.currency, s.availability)
 END
 ON CONFLICT (product_id, observed_at) DO NOTHING

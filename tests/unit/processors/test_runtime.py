@@ -3,6 +3,8 @@ loop, and none of them loses, repeats past a commit, or strands a message."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
@@ -196,3 +198,59 @@ def test_the_consumer_is_built_from_the_runtime_configuration():
     loop.consumer_factory = lambda config: configs.append(config) or consumer
     loop.run(until_idle=5, timeout=600)
     assert (configs[0]["group.id"], configs[0]["enable.auto.offset.store"]) == ("test", False)
+
+
+class SlowFirstWrite(FlakySink):
+    """Holds its first write until the handler has seen the next batch (or 5 s pass)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_batch_handled = threading.Event()
+        self.overlapped: bool | None = None
+
+    def write(self, batch: Batch) -> None:
+        if self.overlapped is None:
+            self.overlapped = self.next_batch_handled.wait(5)
+        super().write(batch)
+
+
+class SignalsSecondBatch(Values):
+    def __init__(self, sink: SlowFirstWrite, first_batch: int) -> None:
+        self.sink, self.seen, self.first_batch = sink, 0, first_batch
+
+    def handle(self, message, batch: Batch) -> None:
+        self.seen += 1
+        if self.seen > self.first_batch:
+            self.sink.next_batch_handled.set()
+        super().handle(message, batch)
+
+
+def test_the_next_batch_is_handled_while_the_one_before_is_written():
+    consumer = ScriptedConsumer({0: values(6)})
+    sink = SlowFirstWrite()
+    loop = runtime(consumer, sink)
+    loop.handler = SignalsSecondBatch(sink, first_batch=3)
+    loop.run(until_idle=5, timeout=600)
+    assert (sink.overlapped, len(sink.stored), committed(consumer)) == (True, 6, {0: 6})
+
+
+def test_a_batch_handled_behind_a_failed_write_is_read_again_too():
+    # The first batch (partition 0) finds the sink down while the second (partition 1) is
+    # handled: both must be read again, though they share no partition.
+    consumer = ScriptedConsumer({0: values(3, "a"), 1: values(3, "b")})
+    sink = FlakySink(down=1)
+    runtime(consumer, sink).run(until_idle=5, timeout=600)
+    expected = [(0, v) for v in values(3, "a")] + [(1, v) for v in values(3, "b")]
+    assert (sorted(sink.stored), committed(consumer)) == (expected, {0: 3, 1: 3})
+
+
+def test_a_revocation_commits_the_batch_in_flight_before_the_partition_goes():
+    def move_partition_zero(consumer: ScriptedConsumer, call: int) -> None:
+        if call == 2:  # the first batch (partition 0) is in flight
+            consumer.revoke({0})
+
+    consumer = ScriptedConsumer(
+        {0: values(3, "a"), 1: values(3, "b")}, on_consume=move_partition_zero
+    )
+    runtime(consumer, FlakySink()).run(until_idle=5, timeout=600)
+    assert committed(consumer) == {0: 3, 1: 3}
