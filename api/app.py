@@ -9,7 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from api import limits
-from api.blueprints import crawls, docs, health, products, quotes, requests
+from api.blueprints import changes, crawls, docs, health, products, quotes, requests
 from api.errors import error_response, register_error_handlers
 from api.metrics import ApiMetrics
 from api.schemas import Error
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             },
         },
     )
-    for blueprint in (products.blp, quotes.blp, crawls.blp, requests.blp):
+    for blueprint in (products.blp, changes.blp, quotes.blp, crawls.blp, requests.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

@@ -23,8 +23,10 @@ def encode_cursor(sort: str, value: Any, row_id: int | str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str, kind: str) -> tuple[Any, int | str]:
-    """(sort value, id) from a cursor made for ``sort``; 400 naming ``cursor`` otherwise."""
+def decode_cursor(
+    cursor: str, sort: str, kind: str, parameter: str = "cursor"
+) -> tuple[Any, int | str]:
+    """(sort value, id) from a cursor made for ``sort``; 400 naming ``parameter`` otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         made_for, value, row_id = json.loads(raw)
@@ -37,7 +39,7 @@ def decode_cursor(cursor: str, sort: str, kind: str) -> tuple[Any, int | str]:
                 raise ValueError(problem)
         return _typed(value, kind), row_id
     except (ValueError, TypeError, binascii.Error, InvalidOperation, UnicodeDecodeError) as exc:
-        raise invalid_parameter("cursor", f"not a cursor of this listing ({exc})") from exc
+        raise invalid_parameter(parameter, f"not a cursor of this listing ({exc})") from exc
 
 
 def _typed(value: Any, kind: str) -> Any:

@@ -4,6 +4,7 @@ they describe the same thing: availability values, currencies)."""
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.fields import DelimitedList
 
 from api.text import unstorable
 from sluice.schemas.normalize import AVAILABILITY
@@ -36,14 +37,19 @@ class Error(Schema):
     error = fields.Nested(ErrorBody, required=True)
 
 
-class PageQuery(Schema):
-    """``limit`` and ``cursor`` of every listing."""
-
-    limit = fields.Integer(
+def page_limit() -> fields.Integer:
+    """The ``limit`` parameter of every listing."""
+    return fields.Integer(
         load_default=50,
         validate=validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Rows per page (1-{MAX_LIMIT})."},
     )
+
+
+class PageQuery(Schema):
+    """``limit`` and ``cursor`` of every listing."""
+
+    limit = page_limit()
     cursor = Text(
         validate=validate.Length(max=512),
         metadata={"description": "The `next` value of the previous page."},
@@ -209,6 +215,57 @@ def page_of(item: type[Schema], name: str) -> type[Schema]:
         },
         name=name,
     )
+
+
+#: what a change feed entry can be (an availability change to discontinued is "discontinued")
+CHANGE_KINDS = ("new", "price", "availability", "discontinued")
+
+
+class ChangeQuery(Schema):
+    """Where to read the change feed from, and which changes."""
+
+    since = Text(
+        validate=validate.Length(min=1, max=512),
+        metadata={
+            "description": "The `next` value of the previous page; `now` starts at the feed's "
+            "end (no changes, and the position to follow from). Without it: from the start."
+        },
+    )
+    kinds = DelimitedList(
+        Text(validate=validate.OneOf(CHANGE_KINDS)),
+        metadata={"description": f"Comma-separated kinds to list (default all): {CHANGE_KINDS}."},
+    )
+    limit = page_limit()
+
+
+class ChangedValues(Schema):
+    """A product's price, currency and availability on one side of a change."""
+
+    price = decimal_text()
+    currency = fields.String()
+    availability = fields.String()
+
+
+class Change(Schema):
+    """One recorded change of a product: what it was before (null when new) and after."""
+
+    id = fields.Integer(metadata={"description": "The price history row that records it."})
+    kinds = fields.List(fields.String(validate=validate.OneOf(CHANGE_KINDS)))
+    product_id = fields.Integer()
+    source = fields.String()
+    external_id = fields.String()
+    observed_at = fields.DateTime()
+    crawl_id = fields.String(allow_none=True)
+    old = fields.Nested(ChangedValues, allow_none=True)
+    new = fields.Nested(ChangedValues)
+
+
+class ChangePage(Schema):
+    """Changes in the order they were recorded, and where to go on from (always set: poll it
+    again for changes recorded later)."""
+
+    items = fields.List(fields.Nested(Change))
+    next = fields.String(required=True)
 
 
 ProductPage = page_of(Product, "ProductPage")

@@ -30,7 +30,7 @@ from tests.support.network import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-OPERATIONS = 10
+OPERATIONS = 11
 
 
 def _exercise(schema, key: str, examples: int) -> None:

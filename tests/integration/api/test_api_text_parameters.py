@@ -19,6 +19,7 @@ TEXT_QUERY_PARAMETERS = [
     *[("/api/v1/quotes/export.csv", name) for name in ("symbol", "date_from", "date_to")],
     *[("/api/v1/crawls", name) for name in ("cursor", "spider", "status", "sort")],
     ("/api/v1/products/1/prices", "cursor"),
+    ("/api/v1/changes", "since"),
 ]  # fmt: skip
 
 

@@ -23,9 +23,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from psycopg import sql
 from sqlalchemy import create_engine, select
 
-from api.schemas import PRODUCT_SORTS, PageQuery, ProductQuery
+from api.schemas import CHANGE_KINDS, PRODUCT_SORTS, PageQuery, ProductQuery
+from api.services import changes
 from api.services import products as service
 from api.tables import products
 from bench import scale_data
@@ -140,6 +142,26 @@ def test_every_documented_filter_and_sort_has_a_case():
 @pytest.mark.parametrize("case", PLANNED, ids=[case.key for case in PLANNED])
 def test_no_full_scan(explain, sample, case, deep):
     scans = full_scans(explain(statement(case, sample, deep)))
+    assert not scans, "full scans: " + "; ".join(scans)
+
+
+@pytest.fixture(scope="module")
+def feed_middle(settings, catalog) -> tuple[int, int]:
+    """The change feed position of the catalog's middle price row: a deep page starts there."""
+    with connect(settings.postgres_url, autocommit=True) as conn:
+        middle = sql.SQL(
+            "SELECT txid::text, id FROM {} ORDER BY txid, id OFFSET %s LIMIT 1"
+        ).format(sql.Identifier(catalog.schema, "product_prices"))
+        txid, row_id = conn.execute(middle, (catalog.prices // 2,)).fetchone()
+    return int(txid), row_id
+
+
+@pytest.mark.parametrize("kinds", [CHANGE_KINDS, ("discontinued",)], ids=["all", "rare"])
+@pytest.mark.parametrize("deep", [False, True], ids=["first-page", "deep-page"])
+def test_the_change_feed_needs_no_full_scan(explain, feed_middle, deep, kinds):
+    position = feed_middle if deep else (0, 0)
+    page = changes.feed_page(position, 2**63, kinds, 51)
+    scans = full_scans(explain(page))
     assert not scans, "full scans: " + "; ".join(scans)
 
 
