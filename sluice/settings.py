@@ -139,6 +139,9 @@ class Settings:
     # Seconds a pool replica's claim on a worker slot outlives its last renewal: how long a
     # killed replica's workers stay missing before another replica takes their slots.
     pool_claim_ttl: int = 15
+    # Seconds a crawl worker's lease on a request outlives its last renewal: how long a killed
+    # worker's pages wait before another worker fetches them.
+    lease_ttl: int = 30
     # Restarts of crashed workers one crawl may have, over every replica, before it fails.
     pool_max_restarts: int = 3
     # Seconds an ended crawl's Redis keys live on (for `sluice report`); then Redis drops them.
@@ -221,6 +224,10 @@ class Settings:
         if self.crawl_key_ttl < 1:
             raise SettingsError(
                 f"{ENV_PREFIX}CRAWL_KEY_TTL={self.crawl_key_ttl} must be at least 1 second"
+            )
+        if self.lease_ttl < 3:
+            raise SettingsError(
+                f"{ENV_PREFIX}LEASE_TTL={self.lease_ttl} must be at least 3 seconds"
             )
         if self.pool_max_restarts < 0:
             raise SettingsError(

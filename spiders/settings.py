@@ -56,7 +56,7 @@ SITE_PROFILES: list[dict] = []
 # -- the distributed crawl: scrapy-redis scheduler with leases and a Bloom duplicate filter ----
 SCHEDULER = "spiders.scheduler.LeasedScheduler"
 REDIS_URL = _sluice.redis_url
-SLUICE_LEASE_TTL = 30.0
+SLUICE_LEASE_TTL = _sluice.lease_ttl
 SLUICE_REDIS_RETRIES = 20
 SLUICE_POLL_INTERVAL = 0.5
 # Requests leased per round trip; the worker keeps the extra ones until its engine asks.

@@ -17,9 +17,10 @@ from sluice.settings import Settings
 
 
 def start_replica(settings: Settings, log: Path, slots: int = 4) -> subprocess.Popen:
-    """One `sluice worker` on ``settings``' Redis, with short claims so takeovers are quick."""
+    """One `sluice worker` on ``settings``' Redis, with short claims and leases so takeovers
+    (of a killed replica's slots, of a killed worker's pages) are quick."""
     env = {**os.environ, "SLUICE_REDIS_URL": settings.redis_url, "SLUICE_METRICS_PORT": "0",
-           "SLUICE_POOL_CLAIM_TTL": "5"}  # fmt: skip
+           "SLUICE_POOL_CLAIM_TTL": "5", "SLUICE_LEASE_TTL": "10"}  # fmt: skip
     return subprocess.Popen(
         [str(Path(sys.executable).with_name("sluice")), "worker", "--slots", str(slots),
          "--poll", "0.5"],
