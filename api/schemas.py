@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from webargs.fields import DelimitedList
 
 from api.text import unstorable
+from sluice import changes
 from sluice.schemas.normalize import AVAILABILITY
 
 MAX_LIMIT = 200
@@ -217,8 +218,7 @@ def page_of(item: type[Schema], name: str) -> type[Schema]:
     )
 
 
-#: what a change feed entry can be (an availability change to discontinued is "discontinued")
-CHANGE_KINDS = ("new", "price", "availability", "discontinued")
+CHANGE_KINDS = changes.KINDS
 
 
 class ChangeQuery(Schema):

@@ -1,136 +1,34 @@
-"""The change feed: the price and availability history read as a stream of changes.
-
-Each history row records a change of its product (``sql/0016_change_feed.sql``). The feed
-orders rows by the transaction that wrote them, then by id, and serves a row only once every
-transaction that could still write before it has ended (below the oldest one running). So a
-position in the feed, once reached, never has a row appear behind it: a consumer that follows
-``next`` sees every change exactly once, whichever processor replica wrote it and when.
-
-A row's kinds are read against the history row before it (by observation time): ``new`` when
-there is none, ``price`` when price or currency differ, ``availability`` or ``discontinued``
-when availability differs. A row that differs in nothing (a late observation made its
-neighbour equal) is no change and is skipped.
-"""
+"""The change feed as the API serves it: positions as opaque cursors (:mod:`sluice.changes`
+reads the feed)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
 from api.errors import invalid_parameter
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import CHANGE_KINDS
+from sluice import changes as feed
 
 #: the cursor's order name (a cursor of another listing is refused)
 ORDER = "changes"
-#: a row id above every real one: a position after every row of its transaction
-LAST_ID = 2**63 - 1
-#: the largest transaction id (xid8 is unsigned 64-bit)
-LAST_TXID = 2**64 - 1
 #: ``since`` to start at the end of the feed
 NOW = "now"
 
-# Whether a row (pp) against the row before it (prev, found when prev.found) is each kind.
-KIND_TESTS = {
-    "new": "prev.found IS NULL",
-    "price": "prev.found AND (prev.price, prev.currency) IS DISTINCT FROM (pp.price, pp.currency)",
-    "availability": "prev.found AND prev.availability IS DISTINCT FROM pp.availability "
-    "AND pp.availability IS DISTINCT FROM 'discontinued'",
-    "discontinued": "prev.found AND prev.availability IS DISTINCT FROM pp.availability "
-    "AND pp.availability = 'discontinued'",
-}
-
-#: transactions below this one have all ended (committed or not)
-HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-
-PAGE = """
-SELECT pp.id, pp.txid::text AS txid, pp.product_id, p.source, p.external_id, pp.observed_at,
-       pp.crawl_id, pp.price, pp.currency, pp.availability,
-       prev.price AS old_price, prev.currency AS old_currency,
-       prev.availability AS old_availability,
-       {columns}
-FROM product_prices pp
-JOIN products p ON p.id = pp.product_id
-LEFT JOIN LATERAL (
-    SELECT true AS found, q.price, q.currency, q.availability
-    FROM product_prices q
-    WHERE q.product_id = pp.product_id AND q.observed_at < pp.observed_at
-    ORDER BY q.observed_at DESC
-    LIMIT 1
-) prev ON true
-WHERE (pp.txid, pp.id) > (CAST(:txid AS xid8), :id)
-  AND pp.txid < CAST(:horizon AS xid8)
-  AND ({wanted})
-ORDER BY pp.txid, pp.id
-LIMIT :limit
-"""
-
 
 def list_changes(conn: Connection, filters: dict[str, Any]) -> dict[str, Any]:
-    """One page of the feed after ``filters["since"]``: its changes and the ``next`` position."""
-    horizon = int(conn.execute(HORIZON).scalar_one())
-    # Everything below the horizon is settled: the end of the feed as of now.
-    end = (horizon - 1, LAST_ID)
+    """One page of the feed after ``filters["since"]``: its changes and the ``next`` cursor."""
     since = filters.get("since")
     if since == NOW:
-        return {"items": [], "next": encode_cursor(ORDER, *end)}
-    position = _position(since) if since else (0, 0)
-    limit = filters["limit"]
-    statement = feed_page(position, horizon, filters.get("kinds") or CHANGE_KINDS, limit + 1)
-    rows = conn.execute(statement).mappings().all()
-    items = [_change(row) for row in rows[:limit]]
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        following = (int(last["txid"]), last["id"])
-    else:
-        # Nothing more is settled: go on from the end (never back from where the caller was).
-        following = max(end, position)
-    return {"items": items, "next": encode_cursor(ORDER, *following)}
+        return {"items": [], "next": encode_cursor(ORDER, *feed.end(conn))}
+    after = _position(since) if since else feed.START
+    found, following = feed.read(conn, after, filters.get("kinds") or feed.KINDS, filters["limit"])
+    return {"items": [change for _, change in found], "next": encode_cursor(ORDER, *following)}
 
 
-def feed_page(
-    position: tuple[int, int], horizon: int, kinds: Sequence[str], limit: int
-) -> TextClause:
-    """The ``SELECT`` of up to ``limit`` changes of ``kinds`` after ``position`` (transaction,
-    id) and below transaction ``horizon``, parameters bound."""
-    statement = text(
-        PAGE.format(
-            columns=", ".join(f"({KIND_TESTS[k]}) AS is_{k}" for k in CHANGE_KINDS),
-            wanted=" OR ".join(f"({KIND_TESTS[k]})" for k in dict.fromkeys(kinds)),
-        )
-    )
-    return statement.bindparams(
-        txid=str(position[0]), id=position[1], horizon=str(horizon), limit=limit
-    )
-
-
-def _position(cursor: str) -> tuple[int, int]:
+def _position(cursor: str) -> feed.Position:
     txid, row_id = decode_cursor(cursor, ORDER, "int", parameter="since")
-    if not isinstance(row_id, int) or not 0 <= txid <= LAST_TXID or not 0 <= row_id <= LAST_ID:
+    if not isinstance(row_id, int) or not feed.valid((txid, row_id)):
         raise invalid_parameter("since", "not a position in the change feed")
     return txid, row_id
-
-
-def _change(row: Any) -> dict[str, Any]:
-    new = {"price": row["price"], "currency": row["currency"], "availability": row["availability"]}
-    old = None
-    if not row["is_new"]:
-        old = {
-            "price": row["old_price"],
-            "currency": row["old_currency"],
-            "availability": row["old_availability"],
-        }
-    return {
-        "id": row["id"],
-        "kinds": [k for k in CHANGE_KINDS if row[f"is_{k}"]],
-        "product_id": row["product_id"],
-        "source": row["source"],
-        "external_id": row["external_id"],
-        "observed_at": row["observed_at"],
-        "crawl_id": row["crawl_id"],
-        "old": old,
-        "new": new,
-    }

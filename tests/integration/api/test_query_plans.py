@@ -27,12 +27,12 @@ from psycopg import sql
 from sqlalchemy import create_engine, select
 
 from api.schemas import CHANGE_KINDS, PRODUCT_SORTS, PageQuery, ProductQuery
-from api.services import changes
 from api.services import products as service
 from api.tables import products
 from bench import scale_data
 from bench.scale_cases import CASES, FILTERS, PRICES, SORTS, Case, covered_filters
 from bench.scale_cases import documented_filters as documented
+from sluice import changes
 from sluice.storage.postgres import connect, sqlalchemy_url
 
 pytestmark = [pytest.mark.postgres]
@@ -160,7 +160,7 @@ def feed_middle(settings, catalog) -> tuple[int, int]:
 @pytest.mark.parametrize("deep", [False, True], ids=["first-page", "deep-page"])
 def test_the_change_feed_needs_no_full_scan(explain, feed_middle, deep, kinds):
     position = feed_middle if deep else (0, 0)
-    page = changes.feed_page(position, 2**63, kinds, 51)
+    page = changes.page(position, 2**63, kinds, 51)
     scans = full_scans(explain(page))
     assert not scans, "full scans: " + "; ".join(scans)
 
