@@ -146,6 +146,11 @@ class Settings:
     pool_max_restarts: int = 3
     # Seconds an ended crawl's Redis keys live on (for `sluice report`); then Redis drops them.
     crawl_key_ttl: int = 7 * 24 * 3600
+    # Webhooks: attempts per change before it is dead-lettered, the first backoff between them
+    # (doubling), and each request's timeout in seconds.
+    webhook_attempts: int = 5
+    webhook_backoff_ms: int = 1000
+    webhook_timeout: int = 10
     # Prometheus metrics of a long-running process (processors, worker pool, state exporter):
     # served on metrics_host:metrics_port; 0 serves none. `sluice up` gives each its own port.
     metrics_host: str = "127.0.0.1"
@@ -229,6 +234,18 @@ class Settings:
             raise SettingsError(
                 f"{ENV_PREFIX}LEASE_TTL={self.lease_ttl} must be at least 3 seconds"
             )
+        if self.webhook_attempts < 1:
+            raise SettingsError(
+                f"{ENV_PREFIX}WEBHOOK_ATTEMPTS={self.webhook_attempts} must be at least 1"
+            )
+        if self.webhook_backoff_ms < 0:
+            raise SettingsError(
+                f"{ENV_PREFIX}WEBHOOK_BACKOFF_MS={self.webhook_backoff_ms} must not be negative"
+            )
+        if self.webhook_timeout < 1:
+            raise SettingsError(
+                f"{ENV_PREFIX}WEBHOOK_TIMEOUT={self.webhook_timeout} must be at least 1 second"
+            )
         if self.pool_max_restarts < 0:
             raise SettingsError(
                 f"{ENV_PREFIX}POOL_MAX_RESTARTS={self.pool_max_restarts} must not be negative"
@@ -237,7 +254,7 @@ class Settings:
             raise SettingsError(
                 f"{ENV_PREFIX}METRICS_PORT={self.metrics_port} is not a port (0 serves none)"
             )
-        if not 0 < self.metrics_base_port < 65536 - 4:
+        if not 0 < self.metrics_base_port < 65536 - 5:
             raise SettingsError(
                 f"{ENV_PREFIX}METRICS_BASE_PORT={self.metrics_base_port} is not a port"
             )

@@ -25,6 +25,7 @@ from sluice.cli.reprocess import reprocess
 from sluice.cli.retention import retention
 from sluice.cli.source import source
 from sluice.cli.stack import stack
+from sluice.cli.webhook import webhook
 from sluice.cli.worker import worker
 from sluice.connections import RedactSecrets, secrets_of
 from sluice.settings import SettingsError, load_settings
@@ -71,3 +72,4 @@ cli.add_command(up)
 cli.add_command(down)
 cli.add_command(status)
 cli.add_command(worker)
+cli.add_command(webhook)

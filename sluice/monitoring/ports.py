@@ -6,7 +6,7 @@ Containers all serve on 9200; locally every process needs its own port.
 HOST = "127.0.0.1"
 #: Sluice's own long-running processes: each one's SLUICE_METRICS_PORT is the stack's
 #: SLUICE_METRICS_BASE_PORT plus its offset here (a second stack on one machine moves the base).
-METRICS_PORT_OFFSETS = {"archiver": 0, "normalizer": 1, "workers": 2, "exporter": 3}
+METRICS_PORT_OFFSETS = {"archiver": 0, "normalizer": 1, "workers": 2, "exporter": 3, "webhooks": 4}
 POSTGRES_EXPORTER_PORT = 9187
 REDIS_EXPORTER_PORT = 9121
 STATSD_EXPORTER_PORT = 9102

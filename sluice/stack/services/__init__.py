@@ -16,6 +16,7 @@ from sluice.stack.services.postgres import Postgres
 from sluice.stack.services.processor import Processor
 from sluice.stack.services.redis import Redis
 from sluice.stack.services.seaweedfs import SeaweedFS
+from sluice.stack.services.webhooks import WebhookDeliverer
 from sluice.stack.services.worker_pool import WorkerPoolService
 
 
@@ -38,6 +39,7 @@ def platform_services(settings: Settings) -> list[Service]:
         Processor(settings, "normalizer"),
         WorkerPoolService(settings),
         ApiServer(settings),
+        WebhookDeliverer(settings),
         *(AirflowComponent(settings, component) for component in COMPONENTS),
     ]
 

@@ -1,4 +1,4 @@
-"""The chart runs what the tests ran: the workers, processors and api containers of
+"""The chart runs what the tests ran: the workers, processors, api and webhooks containers of
 `helm template` (command, args and environment as rendered) run here as local processes
 against the native stack, as many replicas as the chart asks for, and a crawl dispatched to
 them stores the whole demo shop.
@@ -23,23 +23,26 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from demo.catalog import Catalog
 from processors.app import TOPICS, consumer_group
 from sluice.crawl import registry, runner, runs
 from sluice.kafka.lag import group_lag
-from sluice.storage.postgres import connect
+from sluice.storage.postgres import connect, sqlalchemy_url
 from sluice.storage.redis import client
+from sluice.webhooks import subscriptions
 from tests.integration.api.conftest import make_key
 from tests.support.crawling import DEMO_DAY, DemoServer, wait_for
 from tests.support.helm import CHART, chart_copy, named, render
 from tests.support.network import free_port
+from tests.support.webhooks import Receiver, history
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest.mark.mongo]
 
 MONITORING = Path(__file__).resolve().parents[3] / "monitoring"
 #: the replicas the issue asks for: 3 worker pools, 2 of each processor group, 1 API
-REPLICAS = {"workers": 3, "processors.normalizer": 2, "processors.archiver": 2}
+REPLICAS = {"workers": 3, "processors.normalizer": 2, "processors.archiver": 2, "webhooks": 2}
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +186,47 @@ def test_a_crawl_through_the_charts_processes_stores_the_whole_shop(chart_proces
     logs = chart_processes["logs"].glob("sluice-normalizer-*.log")
     rows = sum(int(n) for log in logs for n in re.findall(r" rows=(\d+)", log.read_text()))
     assert (stored(), listing.status_code, rows > 0) == (len(expected), 200, True)
+
+
+def test_the_charts_webhook_deliverers_deliver_each_change_once(manifests, settings, tmp_path):
+    spec = named(manifests, "Deployment", "sluice-webhooks")["spec"]
+    (container,) = spec["template"]["spec"]["containers"]
+    stack_env = {
+        "SLUICE_POSTGRES_WRITER_URL": settings.postgres_writer_url,
+        "SLUICE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SLUICE_METRICS_HOST": "127.0.0.1",
+    }
+    env = container_env(manifests, container, stack_env)
+    receiver = Receiver()
+    source = f"chart-hooks-{tmp_path.name[-8:]}.localhost"
+    engine = create_engine(sqlalchemy_url(settings.postgres_writer_url))
+    with engine.begin() as conn:
+        hook = subscriptions.add(conn, receiver.url, ["new"])
+    sluice = str(Path(sys.executable).with_name("sluice"))
+    started = []
+    try:
+        for replica in range(spec["replicas"]):
+            env["SLUICE_METRICS_PORT"] = str(free_port())
+            env["SLUICE_STACK_DIR"] = str(tmp_path / f"webhooks-{replica}")
+            log = (tmp_path / f"webhooks-{replica}.log").open("w")
+            argv = [sluice, *container["args"]]
+            started.append(
+                subprocess.Popen(argv, env={**os.environ, **env}, stdout=log,
+                                 stderr=subprocess.STDOUT, cwd=settings.project_dir)
+            )  # fmt: skip
+        for n in range(8):
+            history(settings, source, f"W{n}", [("2.00", "in_stock")])
+        wait_for(lambda: len(receiver.accepted()) >= 8, 60, what="eight deliveries")
+        delivered = [change["external_id"] for _, _, change in receiver.accepted()]
+        assert (spec["replicas"], delivered) == (2, [f"W{n}" for n in range(8)])
+    finally:
+        for process in started:
+            process.send_signal(signal.SIGTERM)
+        for process in started:
+            process.wait(60)
+        receiver.close()
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE webhooks SET removed_at = now() WHERE id = :id"),
+                         {"id": hook.id})  # fmt: skip
+            conn.execute(text("DELETE FROM products WHERE source = :s"), {"s": source})
+        engine.dispose()

@@ -267,8 +267,8 @@ def test_every_container_has_resources_and_the_locked_down_security_context(
     uid = int(re.findall(r"^USER (\d+)", runtime, re.MULTILINE)[-1])
     image = f"{values[env]['image']['repository']}:{values[env]['image']['tag']}"
     workloads = pod_specs(manifests[env])
-    # api, 2 processors, workers, the state exporter, the migration Job
-    assert len(workloads) == 6, [name for name, _ in workloads]
+    # api, 2 processors, workers, the state exporter, the webhook deliverers, the migration Job
+    assert len(workloads) == 7, [name for name, _ in workloads]
     for name, pod in workloads:
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -579,7 +579,7 @@ def test_monitoring_objects_only_when_enabled(manifests, values, env):
         assert not monitors and not of_kind(rendered, "PrometheusRule")
         return
     assert sorted(m["metadata"]["name"] for m in monitors) == [
-        "sluice-api", "sluice-exporter", "sluice-processors", "sluice-workers"
+        "sluice-api", "sluice-exporter", "sluice-processors", "sluice-webhooks", "sluice-workers"
     ]  # fmt: skip
     for monitor in monitors:
         # Jobs named after the component, as the rules' up{job=~"api|archiver|..."} expect.

@@ -1,0 +1,1 @@
+"""Webhooks: subscribers to the change feed, and their delivery."""
