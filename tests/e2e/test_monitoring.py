@@ -17,8 +17,8 @@ from tests.support.prometheus import PrometheusApi
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.kafka, pytest.mark.mongo]
 
-JOBS = {"api", "archiver", "normalizer", "workers", "exporter", "airflow", "postgres", "redis",
-        "prometheus"}  # fmt: skip
+JOBS = {"api", "archiver", "normalizer", "workers", "exporter", "webhooks", "airflow", "postgres",
+        "redis", "prometheus"}  # fmt: skip
 #: samples this recent come from the components running now: Prometheus keeps its data across
 #: restarts, and an instant query would otherwise also return a series' last sample from the
 #: processes of an earlier `sluice up` (for five minutes), a counter far above the new one

@@ -52,6 +52,8 @@ PROJECT_TABLES = {
     "backup_runs",
     "sources",
     "deadline_misses",
+    "webhooks",
+    "webhook_dead_letters",
     "schema_migrations",
 }
 
