@@ -17,6 +17,7 @@ from processors.archiver import ArchiveHandler, MongoSink
 from processors.dlq import DeadLetters
 from processors.normalizer import NormalizeHandler, PostgresSink
 from processors.runtime import Runtime
+from sluice.crawl.fingerprints import Fingerprints
 from sluice.kafka.producer import make_producer
 from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
 from sluice.settings import Settings
@@ -49,6 +50,22 @@ def version_bumper(redis_url: str) -> Callable[[list[str]], None]:
     return bump
 
 
+def fingerprint_forgetter(settings: Settings) -> Callable[[list[tuple[str, str]]], None]:
+    """Forget the fingerprints of products a seen notice named but the store does not have,
+    so the next crawl publishes them whole; Redis being away only delays that a crawl."""
+    memory = Fingerprints(redis_client(settings.redis_url, retries=3, decode=False), 0)
+
+    def forget(products: list[tuple[str, str]]) -> None:
+        log.info("%d seen product(s) are not stored; their next crawl publishes them whole",
+                 len(products))  # fmt: skip
+        try:
+            memory.forget_products(products)
+        except redis.RedisError as exc:
+            log.warning("could not forget %d fingerprints (%s)", len(products), exc)
+
+    return forget
+
+
 def mongo_database(settings: Settings) -> str:
     """The MongoDB database of the raw archive (named in SLUICE_MONGO_URL)."""
     return urlsplit(settings.mongo_url).path.lstrip("/") or "sluice"
@@ -59,6 +76,7 @@ def normalizer_sink(settings: Settings) -> PostgresSink:
     return PostgresSink(
         lambda: postgres.connect(settings.postgres_writer_url, autocommit=True),
         after_commit=version_bumper(settings.redis_url),
+        forget_fingerprints=fingerprint_forgetter(settings),
     )
 
 

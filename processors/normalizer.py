@@ -26,7 +26,12 @@ from processors.base import Batch, Handler, Origin, Rejection, Sink, SinkUnavail
 from processors.sql import normalizer as sql
 from sluice.schemas.envelope import ITEM_SCHEMAS, EnvelopeSchema
 from sluice.schemas.envelope import item_schema as envelope_item_schema
-from sluice.schemas.items import ProductItemSchema, rejection_reason
+from sluice.schemas.items import (
+    ProductItemSchema,
+    QuoteItemSchema,
+    SeenItemSchema,
+    rejection_reason,
+)
 from sluice.schemas.validation import EnvelopeValidator
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,14 @@ class ProductRow(Observation):
 
 class QuoteRow(Observation):
     """A quote observation (for ``quotes``)."""
+
+
+class SeenRow(Observation):
+    """A product seen again unchanged (moves its ``last_seen_at`` on)."""
+
+
+#: the kind of row each item schema makes (a new schema version of a kind makes the same)
+ROW_TYPES = {ProductItemSchema: ProductRow, SeenItemSchema: SeenRow, QuoteItemSchema: QuoteRow}
 
 
 class NormalizeHandler(Handler):
@@ -106,7 +119,7 @@ class NormalizeHandler(Handler):
             reject(reason, json.dumps(exc.messages, default=str), crawl_id)
             return
         # The kind of row follows the item schema, so a new schema version of a kind works.
-        row_type = ProductRow if isinstance(item_schema, ProductItemSchema) else QuoteRow
+        row_type = next(row for kind, row in ROW_TYPES.items() if isinstance(item_schema, kind))
         batch.records.append(
             row_type(
                 origin=origin,
@@ -137,10 +150,18 @@ class PostgresSink(Sink):
     is stored.
     """
 
-    def __init__(self, connect: Callable[[], psycopg.Connection], after_commit=None) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], psycopg.Connection],
+        after_commit=None,
+        forget_fingerprints: Callable[[list[tuple[str, str]]], None] | None = None,
+    ) -> None:
         self.connect = connect
         self.conn: psycopg.Connection | None = None
         self.bump_versions = after_commit
+        self.forget_fingerprints = forget_fingerprints
+        # Products the last written batch's seen notices named but the store does not have.
+        self.unknown_seen: list[tuple[str, str]] = []
 
     def open(self) -> None:
         self._connection()
@@ -191,11 +212,12 @@ class PostgresSink(Sink):
     ) -> list[tuple[Any, Rejection]]:
         """Rows, rejections and crawl counts in one transaction; the records refused."""
         refused: list[tuple[Any, Rejection]] = []
+        self.unknown_seen = []
         with conn.transaction():
             if isolate:
                 self._write_isolating(conn, records, refused)
             else:
-                _upsert(conn, records)
+                self.unknown_seen = _upsert(conn, records)
             rejections = batch.rejections + [rejection for _, rejection in refused]
             sql.insert_rejections(conn, rejections)
             sql.refresh_crawl_runs(conn, _crawls(records, rejections))
@@ -209,7 +231,7 @@ class PostgresSink(Sink):
             with conn.transaction():
                 # Parts written before stay staged until the commit: merge this part alone.
                 sql.clear_staging(conn)
-                _upsert(conn, records)
+                self.unknown_seen += _upsert(conn, records)
         except psycopg.Error as exc:
             if not _is_data_error(exc):
                 raise
@@ -232,8 +254,11 @@ class PostgresSink(Sink):
                 self.conn = None
 
     def after_commit(self, batch: Batch) -> None:
+        if self.unknown_seen and self.forget_fingerprints is not None:
+            self.forget_fingerprints(self.unknown_seen)
+        self.unknown_seen = []
         if self.bump_versions is not None:
-            kinds = {"products" for r in batch.records if isinstance(r, ProductRow)}
+            kinds = {"products" for r in batch.records if isinstance(r, ProductRow | SeenRow)}
             kinds |= {"quotes" for r in batch.records if isinstance(r, QuoteRow)}
             self.bump_versions(sorted(kinds))
 
@@ -241,9 +266,12 @@ class PostgresSink(Sink):
         self._drop_connection()
 
 
-def _upsert(conn: psycopg.Connection, records: list) -> None:
+def _upsert(conn: psycopg.Connection, records: list) -> list[tuple[str, str]]:
+    """Write the records; the products their seen notices named that are not stored."""
     sql.upsert_products(conn, [r for r in records if isinstance(r, ProductRow)])
     sql.upsert_quotes(conn, [r for r in records if isinstance(r, QuoteRow)])
+    # After the products: a product's item and its seen notice may share a batch.
+    return sql.mark_seen(conn, [r for r in records if isinstance(r, SeenRow)])
 
 
 def _is_data_error(exc: psycopg.Error) -> bool:

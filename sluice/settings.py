@@ -146,6 +146,11 @@ class Settings:
     pool_max_restarts: int = 3
     # Seconds an ended crawl's Redis keys live on (for `sluice report`); then Redis drops them.
     crawl_key_ttl: int = 7 * 24 * 3600
+    # A product found unchanged since it was last published goes out as a small "seen" notice
+    # instead of the whole item; its fingerprint is kept this many days, so every product is
+    # published whole again at least that often.
+    skip_unchanged: bool = True
+    unchanged_memory_days: int = 7
     # Webhooks: attempts per change before it is dead-lettered, the first backoff between them
     # (doubling), and each request's timeout in seconds.
     webhook_attempts: int = 5
@@ -233,6 +238,10 @@ class Settings:
         if self.lease_ttl < 3:
             raise SettingsError(
                 f"{ENV_PREFIX}LEASE_TTL={self.lease_ttl} must be at least 3 seconds"
+            )
+        if self.unchanged_memory_days < 1:
+            raise SettingsError(
+                f"{ENV_PREFIX}UNCHANGED_MEMORY_DAYS={self.unchanged_memory_days} must be at least 1"
             )
         if self.webhook_attempts < 1:
             raise SettingsError(

@@ -12,10 +12,12 @@ and only then acknowledged. Every step, in this order:
    queued first, so the crawl never looks empty while work is under way), the lease
    middleware calls :meth:`LeaseBook.complete`; a request that finally failed is recorded and
    completed by the errback (:meth:`LeaseBook.fail`).
-4. **durable, then acknowledged** — :meth:`LeaseBook.flush` runs every ``before_ack`` hook
-   (the Kafka pipeline's flush: every item of the completed requests confirmed by Kafka), and
-   only then acknowledges the leases in Redis. A hook that fails leaves them unacknowledged:
-   they lapse and their requests are fetched again, so nothing is lost.
+4. **durable, remembered, then acknowledged** — :meth:`LeaseBook.flush` runs every
+   ``before_ack`` hook (the Kafka pipeline's flush: every item produced so far confirmed by
+   Kafka), then every ``after_durable`` hook (what may be remembered only of durable items:
+   the fingerprints of the products published, :mod:`sluice.crawl.fingerprints`), and only
+   then acknowledges the leases in Redis. A hook that fails leaves them unacknowledged: they
+   lapse and their requests are fetched again, so nothing is lost.
 
 A worker stopped gracefully gives the leases it still holds back at once
 (:meth:`LeaseBook.release_held`); a worker killed stops renewing, and its leases lapse.
@@ -61,6 +63,7 @@ class LeaseBook:
         self.held: set[str] = set()
         self.completed: list[str] = []
         self.before_ack: list[Callable[[], None]] = []
+        self.after_durable: list[Callable[[], None]] = []
 
     def hold(self, lease_id: str) -> None:
         """A request was popped under ``lease_id``."""
@@ -99,6 +102,8 @@ class LeaseBook:
             return 0
         batch = list(self.completed)
         for hook in self.before_ack:
+            hook()
+        for hook in self.after_durable:
             hook()
         try:
             self.queue.ack(batch)

@@ -57,6 +57,8 @@ SITE_PROFILES: list[dict] = []
 SCHEDULER = "spiders.scheduler.LeasedScheduler"
 REDIS_URL = _sluice.redis_url
 SLUICE_LEASE_TTL = _sluice.lease_ttl
+SLUICE_SKIP_UNCHANGED = _sluice.skip_unchanged
+SLUICE_UNCHANGED_MEMORY_DAYS = _sluice.unchanged_memory_days
 SLUICE_REDIS_RETRIES = 20
 SLUICE_POLL_INTERVAL = 0.5
 # Requests leased per round trip; the worker keeps the extra ones until its engine asks.
@@ -87,6 +89,7 @@ CRAWL_STATS_INTERVAL = 1.0
 # -- items: validate with the shared schemas, then publish to Kafka -----------------------------
 ITEM_PIPELINES = {
     "spiders.pipelines.validation.ValidationPipeline": 100,
+    "spiders.pipelines.unchanged.UnchangedItemsPipeline": 500,
     "spiders.pipelines.kafka.KafkaPipeline": 900,
 }
 # The Kafka connection (addresses, TLS, SASL) as librdkafka properties.

@@ -85,6 +85,29 @@ END
 ON CONFLICT (product_id, observed_at) DO NOTHING
 """
 
+STAGE_SEEN = """
+CREATE TEMP TABLE IF NOT EXISTS incoming_seen (
+    source text, external_id text, fetched_at timestamptz, crawl_id text
+) ON COMMIT DELETE ROWS
+"""
+
+# A seen notice moves the product's last sighting on (and counts it for the crawl that saw
+# it), never back, and changes nothing of its content: that was the same as stored. The row
+# is stored again (updated_at) as the merge would store an unchanged observation, so the
+# freshness checks see the pipeline delivering. A notice for a product not stored has nothing
+# to move.
+MARK_SEEN = """
+UPDATE products AS p SET
+    last_seen_at = s.fetched_at, last_crawl_id = s.crawl_id, missed_crawls = 0,
+    updated_at = now()
+FROM (
+    SELECT DISTINCT ON (source, external_id) source, external_id, fetched_at, crawl_id
+    FROM incoming_seen
+    ORDER BY source, external_id, fetched_at DESC, crawl_id DESC
+) s
+WHERE p.source = s.source AND p.external_id = s.external_id AND p.last_seen_at < s.fetched_at
+"""
+
 STAGE_QUOTES = """
 CREATE TEMP TABLE IF NOT EXISTS incoming_quotes (
     symbol text, name text, exchange text, price numeric, currency text, change numeric,
@@ -155,12 +178,14 @@ def _copy(
 
 def create_staging(conn: psycopg.Connection) -> None:
     """Make this session's staging tables (once per connection, outside any batch)."""
-    conn.execute(STAGE_PRODUCTS + ";" + STAGE_QUOTES)
+    conn.execute(STAGE_PRODUCTS + ";" + STAGE_SEEN + ";" + STAGE_QUOTES)
 
 
 def clear_staging(conn: psycopg.Connection) -> None:
     """Empty the staging tables inside a transaction, before writing a part of a batch again."""
-    conn.execute("DELETE FROM incoming_products; DELETE FROM incoming_quotes")
+    conn.execute(
+        "DELETE FROM incoming_products; DELETE FROM incoming_seen; DELETE FROM incoming_quotes"
+    )
 
 
 def upsert_products(conn: psycopg.Connection, rows: list) -> None:
@@ -194,6 +219,31 @@ def upsert_products(conn: psycopg.Connection, rows: list) -> None:
     )
     # One round trip: the price merge reads the products the first statement merged.
     conn.execute(MERGE_PRODUCTS + ";" + MERGE_PRICES)
+
+
+# Products a seen notice named that are not stored (the store lost them, or never kept them):
+# their fingerprints must go, so the next crawl publishes them whole.
+UNKNOWN_SEEN = """
+SELECT DISTINCT s.source, s.external_id FROM incoming_seen s
+WHERE NOT EXISTS (
+    SELECT FROM products p WHERE p.source = s.source AND p.external_id = s.external_id
+)
+"""
+
+
+def mark_seen(conn: psycopg.Connection, rows: list) -> list[tuple[str, str]]:
+    """Move on the last sighting of products seen again unchanged; returns the (source,
+    external id) of those not stored."""
+    if not rows:
+        return []
+    _copy(
+        conn,
+        "incoming_seen",
+        "source, external_id, fetched_at, crawl_id",
+        ((r.source, r.item["external_id"], r.fetched_at, r.crawl_id) for r in rows),
+    )
+    conn.execute(MARK_SEEN)
+    return [tuple(row) for row in conn.execute(UNKNOWN_SEEN).fetchall()]
 
 
 def upsert_quotes(conn: psycopg.Connection, rows: list) -> None:

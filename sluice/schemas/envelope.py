@@ -13,13 +13,16 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from sluice.schemas.items import ProductItemSchema, QuoteItemSchema
+from sluice.schemas.items import ProductItemSchema, QuoteItemSchema, SeenItemSchema
 
 PRODUCT_SCHEMA = "product/1"
 QUOTE_SCHEMA = "quote/1"
+#: a product seen again unchanged (keyed like its product, so it stays in order with it)
+SEEN_SCHEMA = "seen/1"
 ITEM_SCHEMAS: dict[str, type[Schema]] = {
     PRODUCT_SCHEMA: ProductItemSchema,
     QUOTE_SCHEMA: QuoteItemSchema,
+    SEEN_SCHEMA: SeenItemSchema,
 }
 
 
@@ -63,8 +66,9 @@ _INSTANCES: dict[type[Schema], Schema] = {}
 
 
 def natural_key(schema: str, source: str, item: dict[str, Any]) -> str:
-    """The Kafka key: ``<source>:<external_id>`` for products, ``<symbol>`` for quotes."""
-    if schema == PRODUCT_SCHEMA:
+    """The Kafka key: ``<source>:<external_id>`` for products (and their seen notices),
+    ``<symbol>`` for quotes."""
+    if schema in (PRODUCT_SCHEMA, SEEN_SCHEMA):
         return f"{source}:{item['external_id']}"
     if schema == QUOTE_SCHEMA:
         return str(item["symbol"])

@@ -45,6 +45,15 @@ class ProductItemSchema(Schema):
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
 
 
+class SeenItemSchema(Schema):
+    """A product seen again, unchanged: its page answered 304 Not Modified, its content hashed
+    as before, or its sitemap entry had not changed since the page was last fetched. The
+    product's last sighting moves on; nothing else about it changes."""
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+
+
 class QuoteItemSchema(Schema):
     """One symbol's quote at one moment of one trading day."""
 

@@ -23,6 +23,7 @@ from sluice.kafka.topics import RAW_PRODUCTS, RAW_QUOTES
 from sluice.schemas.envelope import (
     PRODUCT_SCHEMA,
     QUOTE_SCHEMA,
+    SEEN_SCHEMA,
     build_envelope,
     encode,
     natural_key,
@@ -32,7 +33,11 @@ from spiders.leasing import book_of
 
 log = logging.getLogger(__name__)
 
-TOPICS = {PRODUCT_SCHEMA: RAW_PRODUCTS.name, QUOTE_SCHEMA: RAW_QUOTES.name}
+TOPICS = {
+    PRODUCT_SCHEMA: RAW_PRODUCTS.name,
+    SEEN_SCHEMA: RAW_PRODUCTS.name,
+    QUOTE_SCHEMA: RAW_QUOTES.name,
+}
 CLOSE_REASON = "kafka_delivery_failed"
 
 

@@ -50,6 +50,8 @@ class PoliteSite:
     products: int = 15
     linked: int = 12
     hits: list[Hit] = field(default_factory=list)
+    #: product number -> its price now (others cost 10 + their number)
+    prices: dict[int, str] = field(default_factory=dict)
 
     def start(self) -> PoliteSite:
         """Serve in a daemon thread; ``base`` is the site's address."""
@@ -147,7 +149,7 @@ class PoliteSite:
             "url": f"{self.base}/p/{n}",
             "offers": {
                 "@type": "Offer",
-                "price": f"{10 + n}.00",
+                "price": self.prices.get(n, f"{10 + n}.00"),
                 "priceCurrency": "USD",
                 "availability": "https://schema.org/InStock",
             },

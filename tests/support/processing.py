@@ -53,6 +53,22 @@ def product(source: str, sku: str, price: str, day: int, crawl_id: str, **item) 
     return f"{source}:{sku}".encode(), json.dumps(envelope).encode()
 
 
+def seen(source: str, sku: str, day: int, crawl_id: str) -> tuple:
+    """A seen notice for a product, as a crawl that found it unchanged publishes it."""
+    fetched = datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(days=day)
+    url = f"http://{source}/p/{sku}"
+    envelope = {
+        "schema": "seen/1",
+        "crawl_id": crawl_id,
+        "spider": "ecommerce",
+        "source": source,
+        "url": url,
+        "fetched_at": fetched.isoformat(),
+        "item": {"external_id": sku, "url": url},
+    }
+    return f"{source}:{sku}".encode(), json.dumps(envelope).encode()
+
+
 def quote(symbol: str, price: str, day: int, crawl_id: str) -> tuple:
     """A quote envelope as the finance spider publishes it."""
     as_of = datetime(2026, 11, 1, 21, tzinfo=UTC) + timedelta(days=day)

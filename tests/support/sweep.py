@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 import redis
 
 from sluice.crawl import registry, retention
+from sluice.crawl.fingerprints import PREFIX as FINGERPRINTS
 from sluice.crawl.keys import CrawlKeys
 from sluice.crawl.leases import LeasedQueue
 from sluice.settings import Settings
@@ -126,6 +127,11 @@ class SessionSweep:
         result = SweepResult(crawls=len(crawls), documents=documents)
         result.rows = self._tables(crawls)
         self._crawl_keys(server, recorded)
+        # Fingerprints would vouch for products the tables just lost: a later session's first
+        # crawl would send seen notices for them instead of the items.
+        fingerprints = list(server.scan_iter(match=f"{FINGERPRINTS}*", count=1000))
+        if fingerprints:
+            server.delete(*fingerprints)
         return result
 
     def _tables(self, crawls: list[str]) -> dict[str, int]:
