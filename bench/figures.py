@@ -17,10 +17,11 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     "<": operator.lt,
     ">": operator.gt,
+    "==": operator.eq,
 }
 #: the multiplication sign, shown after a ratio
 TIMES = "\u00d7"
-_SHOWN = {">=": "≥", "<=": "≤", "<": "<", ">": ">"}
+_SHOWN = {">=": "≥", "<=": "≤", "<": "<", ">": ">", "==": "="}
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ BENCHMARKS = (
     # Before the crawl benchmark, which leaves its items on the raw topics for the
     # processors to catch up with.
     Benchmark("freshness", lambda s: []),
+    Benchmark("incremental", lambda s: []),
     Benchmark("crawl_throughput", lambda s: ["--rounds", "2" if s >= 1 else "1"]),
     Benchmark(
         "metrics_overhead",

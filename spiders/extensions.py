@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 #: counters summed across workers (prefix match); others stay local to the worker
 SHARED_PREFIXES = (
     "downloader/response_count",
+    "downloader/response_bytes",
     "downloader/response_status_count/",
     "item_scraped_count",
     "item_dropped_count",
     "item_valid/",
+    "item_unchanged/",
     "drop_item/",
     "kafka/",
     "error/",

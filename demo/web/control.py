@@ -1,4 +1,5 @@
-"""``/_demo/``: switch the day the sites show and reset the flaky page (for tests and demos)."""
+"""``/_demo/``: switch the day the sites show, change some prices, and reset the flaky page
+(for tests, demos and benchmarks)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from demo.web.params import parse_day
-from demo.web.state import state
+from demo.web.state import catalog, state
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,25 @@ def set_day():
     state().set_day(day)
     logger.info("demo sites now show %s", day.isoformat())
     return jsonify({"day": day.isoformat()})
+
+
+@bp.post("/reprice")
+def reprice():
+    """Show the body's ``{"count": N}`` first priced products (in sku order) one unit dearer,
+    until a reset; answers the skus changed."""
+    body = request.get_json(silent=True)
+    count = body.get("count") if isinstance(body, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise BadRequest('expected a JSON body {"count": N}, N a whole number >= 0')
+    shop = catalog()
+    private = set(shop.PRIVATE_SKUS)
+    priced = sorted(
+        p.sku for p in shop.products if p.base_price is not None and p.sku not in private
+    )
+    skus = frozenset(priced[:count])
+    state().reprice(skus)
+    logger.info("demo shop shows %d product(s) one unit dearer", len(skus))
+    return jsonify({"repriced": sorted(skus)})
 
 
 @bp.get("/hits")

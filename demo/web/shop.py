@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from decimal import Decimal
 
 from flask import (
     Blueprint,
@@ -59,11 +60,18 @@ def _shop_context() -> dict[str, object]:
     }
 
 
+def shown_price(shop: Catalog, product: Product) -> Decimal | None:
+    """The product's price as the shop shows it today (a repriced product one unit dearer)."""
+    price = shop.price_on(product, state().day)
+    if price is not None and product.sku in state().repriced:
+        price += 1
+    return price
+
+
 def _priced(shop: Catalog, products: list[Product]) -> list[tuple[Product, str]]:
-    day = state().day
     items = []
     for product in products:
-        price = shop.price_on(product, day)
+        price = shown_price(shop, product)
         items.append(
             (
                 product,
@@ -198,7 +206,7 @@ def product_page(ident: str):
     if product.sku == Catalog.SLOW_SKU:
         # Stands in for a slow backend, so crawlers' timeouts and concurrency get exercised.
         time.sleep(float(current_app.config["SLOW_SECONDS"]))
-    price = shop.price_on(product, state().day)
+    price = shown_price(shop, product)
     root = request.host_url.rstrip("/")
     canonical = root + product.path
     image_url = root + product.image

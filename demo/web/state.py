@@ -28,6 +28,7 @@ class DemoState:
         self._day = day
         self._flaky_failed = False
         self._hits: Counter[str] = Counter()
+        self._repriced: frozenset[str] = frozenset()
 
     def record_hit(self, path_and_query: str) -> None:
         """Count one request for a page (how tests see what crawlers fetched, and how often)."""
@@ -58,11 +59,25 @@ class DemoState:
             self._flaky_failed = True
             return True
 
+    @property
+    def repriced(self) -> frozenset[str]:
+        """The skus shown a price one unit above the catalog's (see :meth:`reprice`)."""
+        with self._lock:
+            return self._repriced
+
+    def reprice(self, skus: frozenset[str]) -> None:
+        """Show ``skus`` one unit dearer than the catalog says, until a reset: a price change
+        an incremental crawl must find, on a shop otherwise unchanged."""
+        with self._lock:
+            self._repriced = skus
+
     def reset(self) -> None:
-        """Make the flaky page fail again on its next request, and forget the hit counts."""
+        """Make the flaky page fail again on its next request, forget the hit counts and show
+        the catalog's prices again."""
         with self._lock:
             self._flaky_failed = False
             self._hits.clear()
+            self._repriced = frozenset()
 
 
 def state() -> DemoState:

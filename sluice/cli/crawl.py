@@ -52,7 +52,10 @@ def print_summary(report: dict) -> None:
     outcome = {"done": "done", "partial": "PARTIAL", "failed": "FAILED"}[report["status"]]
     click.echo(f"crawl {report['crawl_id']} ({report['spider']}): {outcome}")
     click.echo(f"  pages      {report['pages']}")
-    click.echo(f"  items      {report['items']} valid, {report['published']} published to Kafka")
+    click.echo(
+        f"  items      {report['items']} valid ({report['unchanged']} unchanged, sent as seen "
+        f"notices), {report['published']} published to Kafka"
+    )
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
     click.echo(f"  dropped    {dropped}")
     errors = ", ".join(f"{k} {v}" for k, v in report["errors"].items()) or "none"

@@ -216,7 +216,10 @@ def summary(
         "failed_pages": failed,
         "pages": stats.get("downloader/response_count", 0),
         "items": stats.get("item_valid/" + status.spider, 0),
+        # Of the items, those found unchanged since last published (sent as seen notices).
+        "unchanged": stats.get("item_unchanged/" + status.spider, 0),
         "published": stats.get("kafka/delivered", 0),
+        "bytes": stats.get("downloader/response_bytes", 0),
         "dropped": dropped,
         "errors": errors,
         "duplicates_filtered": stats.get("dupefilter/filtered", 0),

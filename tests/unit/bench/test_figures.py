@@ -37,6 +37,11 @@ def test_a_goal_shows_its_target_as_the_issue_writes_it():
     assert format_goal(None) == "—"
 
 
+def test_an_exact_goal_is_met_by_that_count_alone():
+    goal = Goal("==", 5, suffix="")
+    assert (str(goal), goal.met(5), goal.met(4), goal.met(6)) == ("=5", True, False, False)
+
+
 def test_a_goal_with_an_unknown_operator_is_refused():
     with pytest.raises(ValueError, match="goal operator"):
         Goal("~", 1)

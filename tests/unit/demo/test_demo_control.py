@@ -1,4 +1,4 @@
-"""The /_demo/ control endpoints: the current day and the flaky page's reset."""
+"""The /_demo/ control endpoints: the current day, repricing and the reset."""
 
 from __future__ import annotations
 
@@ -62,3 +62,25 @@ def test_hits_count_served_pages_with_their_query_and_reset_forgets_them(client)
     assert hits == {"/shop/": 2, "/shop/c/laptops?page=2": 1}
     client.post("/_demo/reset")
     assert client.get("/_demo/hits").get_json() == {}
+
+
+def test_reprice_shows_the_first_products_one_unit_dearer_until_a_reset(client, catalog, day):
+    response = client.post("/_demo/reprice", json={"count": 5})
+    repriced = response.get_json()["repriced"]
+    product = next(
+        p for p in catalog.products if p.sku in repriced and p.markup == "json-ld"
+    )  # fmt: skip
+    price = catalog.price_on(product, day)
+    dearer = client.get(product.path).get_data(as_text=True)
+    client.post("/_demo/reset")
+    again = client.get(product.path).get_data(as_text=True)
+    assert (len(repriced), f'"price": "{price + 1}"' in dearer, f'"price": "{price}"' in again) == (
+        5,
+        True,
+        True,
+    )
+
+
+def test_a_reprice_without_a_count_is_a_400_naming_it(client):
+    response = client.post("/_demo/reprice", json={"count": "five"})
+    assert (response.status_code, "count" in response.get_json()["error"]) == (400, True)
