@@ -122,6 +122,20 @@ def crawl() -> None:
     """Run a crawl (``sluice crawl SPIDER --start-url URL``), or manage crawls' Redis keys."""
 
 
+@crawl.command("republish")
+@click.argument("sources", nargs=-1, required=True)
+@click.pass_obj
+def republish(settings: Settings, sources: tuple[str, ...]) -> None:
+    """Forget the fingerprints of SOURCES: their next crawl publishes every product whole
+    (after the database was restored from an older backup, say)."""
+    from sluice.crawl.fingerprints import Fingerprints
+
+    memory = Fingerprints(client(settings.redis_url, decode=False, retries=5), 0)
+    for source in sources:
+        memory.forget(source)
+    click.echo(f"the next crawl of {', '.join(sources)} publishes every product whole")
+
+
 @crawl.command("gc")
 @click.pass_obj
 def gc(settings: Settings) -> None:

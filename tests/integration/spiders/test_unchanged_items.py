@@ -4,9 +4,14 @@ site whose prices a test can change."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from sluice.crawl import registry, runner
+from sluice.crawl.fingerprints import Fingerprints, key_of
 from sluice.storage.redis import client
 from tests.support.crawling import TopicReader, wait_for
 from tests.support.polite_site import PoliteSite, SiteRules
@@ -49,3 +54,16 @@ def test_unchanged_products_go_out_as_seen_notices_and_a_changed_one_whole(
         dict.fromkeys(skus, "seen/1"),
         {**dict.fromkeys(skus, "seen/1"), "P-02": "product/1"},
     )
+
+
+def test_republish_forgets_a_sources_fingerprints(settings, stack):
+    server = client(settings.redis_url, decode=False)
+    source = "test-republish.localhost"
+    Fingerprints(server, 60).remember([(source, "A", "f1"), ("test-kept.localhost", "B", "f2")])
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("sluice")), "crawl", "republish", source],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    kept = server.exists(key_of("test-kept.localhost"))
+    server.delete(key_of("test-kept.localhost"))
+    assert (done.returncode, server.exists(key_of(source)), kept) == (0, 0, 1)
