@@ -199,6 +199,8 @@ FINISHED_STATS = {
     "drop_item/ecommerce/invalid/currency": 1,
     "drop_item/ecommerce/unknown_schema": 2,
     "drop_item/oddity": 9,  # no reason part: not a drop by reason
+    "item_unchanged/ecommerce": 30,
+    "downloader/response_bytes": 456_789,
     "error/TimeoutError": 2,
     "error/DNSLookupError": 1,
 }
@@ -216,7 +218,9 @@ def test_a_clean_crawl_is_ok():
         "failed_pages": {},
         "pages": 120,
         "items": 80,
+        "unchanged": 30,
         "published": 80,
+        "bytes": 456_789,
         "dropped": {"invalid/currency": 1, "no_price": 3, "unknown_schema": 2},
         "errors": {"DNSLookupError": 1, "TimeoutError": 2},
         "duplicates_filtered": 35,
