@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from sluice import connections as security
 from sluice.monitoring.ports import STATSD_PORT
-from sluice.private_files import write_private
+from sluice.private_files import create_private_once, write_private
 from sluice.settings import Settings
 from sluice.stack import secure
 from sluice.storage.postgres import sqlalchemy_url
@@ -114,19 +114,22 @@ def connections(settings: Settings) -> dict[str, dict[str, object]]:
 
 
 def load_secrets(home: Path) -> AirflowSecrets:
-    """The shared keys, created once under ``home`` (mode 0600) and reused after."""
-    path = home / "secrets.json"
-    if path.is_file():
-        return AirflowSecrets(**json.loads(path.read_text(encoding="utf-8")))
-    from cryptography.fernet import Fernet
+    """The shared keys, created once under ``home`` (mode 0600) and reused after.
 
-    created = AirflowSecrets(
-        fernet_key=Fernet.generate_key().decode(),
-        jwt_secret=secrets.token_urlsafe(32),
-        api_secret_key=secrets.token_urlsafe(32),
-    )
-    write_private(path, json.dumps(created.__dict__))
-    return created
+    Processes that start at once (the two sessions of `make test`, say) agree on one set: the
+    first to create the file wins and the others read it.
+    """
+    path = home / "secrets.json"
+    if not path.is_file():
+        from cryptography.fernet import Fernet
+
+        created = AirflowSecrets(
+            fernet_key=Fernet.generate_key().decode(),
+            jwt_secret=secrets.token_urlsafe(32),
+            api_secret_key=secrets.token_urlsafe(32),
+        )
+        create_private_once(path, json.dumps(created.__dict__))
+    return AirflowSecrets(**json.loads(path.read_text(encoding="utf-8")))
 
 
 def write_passwords(settings: Settings) -> Path:
