@@ -125,7 +125,7 @@ class Deliverer:
         end (or until stopped)."""
         tally = Tally()
         with self.engine.connect() as conn:
-            hooks = [hook.id for hook in subscriptions.listed(conn)]
+            hooks = subscriptions.active_ids(conn)
         for webhook_id in hooks:
             if self.stopping.is_set():
                 break

@@ -94,6 +94,12 @@ def listed(conn: Connection, include_removed: bool = False) -> list[Webhook]:
     return [_webhook(row) for row in rows]
 
 
+def active_ids(conn: Connection) -> list[int]:
+    """The ids of the webhooks not removed, oldest first (what a deliverer goes through)."""
+    rows = conn.execute(text("SELECT id FROM webhooks WHERE removed_at IS NULL ORDER BY id"))
+    return [row[0] for row in rows]
+
+
 def get(conn: Connection, webhook_id: int) -> Webhook:
     """One webhook by id; WebhookError when there is none."""
     row = conn.execute(text(LISTED + " WHERE w.id = :id"), {"id": webhook_id}).mappings().first()

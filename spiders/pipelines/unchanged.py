@@ -33,6 +33,8 @@ class UnchangedItemsPipeline:
         self.fingerprints = fingerprints
         self.pending: list[tuple[str, str, str]] = []
         self.active = False
+        # Set while Redis does not answer, so an outage is logged once, not once per item.
+        self.unavailable = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -60,9 +62,14 @@ class UnchangedItemsPipeline:
         try:
             known = self.fingerprints.known(item.source, external_id)
         except redis.RedisError as exc:
-            self.crawler.stats.inc_value("item_unchanged/unknown")
-            log.warning("fingerprints unavailable (%s); %s goes out whole", exc, item.url)
+            self.crawler.stats.inc_value("fingerprints/unavailable")
+            if not self.unavailable:
+                log.warning("fingerprints unavailable (%s); items go out whole meanwhile", exc)
+            self.unavailable = True
             return item
+        if self.unavailable:
+            log.info("fingerprints available again")
+            self.unavailable = False
         if known == content:
             self.crawler.stats.inc_value(f"item_unchanged/{self.crawler.spider.name}")
             return CrawledItem(
